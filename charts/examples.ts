@@ -1,0 +1,24 @@
+import { Chart, type App } from 'cdk8s';
+import { RedisInstance } from '../src';
+
+/**
+ * Instances defined in TypeScript. A replicated Redis with a password: pod 0 is the
+ * primary (write through `sessions-primary`), pods 1 and 2 replicate from it, and the
+ * password is read from the Secret `sessions-redis-auth` at run time.
+ */
+export function defineExamples(app: App): void {
+  const chart = new Chart(app, 'examples');
+  new RedisInstance(chart, 'sessions', {
+    namespace: 'shop',
+    labels: { 'team': 'checkout' },
+    image: 'redis:7.2.4-alpine',
+    replicas: 3,
+    resources: {
+      requests: { cpu: '100m', memory: '256Mi' },
+      limits: { memory: '512Mi' },
+    },
+    storage: { size: '5Gi', storageClassName: 'standard' },
+    config: { 'maxmemory': '400mb', 'maxmemory-policy': 'volatile-lru' },
+    auth: { secretName: 'sessions-redis-auth', secretKey: 'password' },
+  });
+}

@@ -1,0 +1,145 @@
+import { ApiObject, Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as crd from '../../imports/redis.github.com';
+import type { RedisInstanceSpec, ResolvedRedisInstance, ResolvedRedisInstanceSpec } from '../api/types';
+import { API_VERSION, KIND } from '../api/types';
+import { RedisValidationError, validateRedisInstance, type ValidationSource } from '../api/validate';
+import { configHash, renderRedisConf } from '../redis-conf/render';
+import { renderInstance } from '../render/instance';
+
+/** Props of a RedisInstance: its identity, then the spec fields (see RedisInstanceSpec). */
+export interface RedisInstanceProps extends RedisInstanceSpec {
+  /**
+   * metadata.name of the RedisInstance and of its StatefulSet, ConfigMap and Services.
+   * A DNS-1035 label of at most 52 characters.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /**
+   * Namespace of the instance and its children.
+   * @default - the chart's namespace, else 'default'
+   */
+  readonly namespace?: string;
+  /**
+   * Labels of the RedisInstance, also put on its children (our own labels win).
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Annotations of the RedisInstance object.
+   * @default - none
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A Redis on Kubernetes: the RedisInstance object itself (read by the reconciler), a
+ * ConfigMap with redis.conf, a headless Service and a StatefulSet; with replicas > 1 also
+ * a `<name>-primary` Service for writes and a PodDisruptionBudget.
+ *
+ * @example
+ * new RedisInstance(chart, 'cache', { image: 'redis:7.2.4-alpine', storage: { size: '2Gi' } });
+ */
+export class RedisInstance extends Construct {
+  /** Tells RedisInstance constructs apart from other constructs in a tree. */
+  public static isRedisInstance(x: unknown): x is RedisInstance {
+    return x instanceof RedisInstance;
+  }
+
+  /**
+   * A RedisInstance from a manifest (a parsed YAML document). Throws a
+   * RedisValidationError that lists every problem, with file and line when given.
+   */
+  public static fromManifest(scope: Construct, id: string, manifest: unknown, source: ValidationSource = {}): RedisInstance {
+    const result = validateRedisInstance(manifest, { defaultNamespace: Chart.of(scope).namespace, ...source });
+    if (!result.ok) throw new RedisValidationError(result.issues);
+    return RedisInstance.fromResolved(scope, id, result.instance);
+  }
+
+  /** A RedisInstance from an instance that validateRedisInstance already accepted (not validated again). */
+  public static fromResolved(scope: Construct, id: string, instance: ResolvedRedisInstance): RedisInstance {
+    return new RedisInstance(scope, id, new Validated(instance) as unknown as RedisInstanceProps);
+  }
+
+  public readonly name: string;
+  public readonly namespace: string;
+  /** The spec with every default resolved. */
+  public readonly spec: ResolvedRedisInstanceSpec;
+  /** The exact bytes of redis.conf in the ConfigMap. */
+  public readonly redisConf: string;
+  /** Hex SHA-256 of redisConf, the pod-template annotation `redis.github.com/config-hash`. */
+  public readonly configHash: string;
+
+  public readonly instance: ApiObject;
+  public readonly configMap: ApiObject;
+  /** The headless Service that governs the StatefulSet. */
+  public readonly service: ApiObject;
+  /** The Service for writes, selecting pod 0 (replicas > 1 only). */
+  public readonly primaryService?: ApiObject;
+  public readonly statefulSet: ApiObject;
+  /** Keeps at most one pod down (replicas > 1 only). */
+  public readonly podDisruptionBudget?: ApiObject;
+
+  constructor(scope: Construct, id: string, props: RedisInstanceProps) {
+    super(scope, id);
+    const resolved = props instanceof Validated ? props.instance : this.validate(id, props);
+
+    this.name = resolved.name;
+    this.namespace = resolved.namespace;
+    this.spec = resolved.spec;
+    this.redisConf = renderRedisConf(resolved.spec.config);
+    this.configHash = configHash(this.redisConf);
+
+    const rendered = renderInstance(resolved);
+    // The RedisInstance goes through the L1 class that `cdk8s import` generated from the CRD.
+    this.instance = new crd.RedisInstance(this, 'instance', {
+      metadata: rendered.instance.metadata,
+      spec: toImportedSpec(resolved.spec),
+    });
+    this.configMap = new ApiObject(this, 'config-map', rendered.configMap as any);
+    this.service = new ApiObject(this, 'service', rendered.service as any);
+    if (rendered.primaryService) this.primaryService = new ApiObject(this, 'primary-service', rendered.primaryService as any);
+    this.statefulSet = new ApiObject(this, 'stateful-set', rendered.statefulSet as any);
+    if (rendered.podDisruptionBudget) this.podDisruptionBudget = new ApiObject(this, 'pdb', rendered.podDisruptionBudget as any);
+  }
+
+  private validate(id: string, props: RedisInstanceProps): ResolvedRedisInstance {
+    const { name = id, namespace = Chart.of(this).namespace ?? 'default', labels, annotations, ...spec } = props;
+    const result = validateRedisInstance({
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+      spec,
+    });
+    if (!result.ok) throw new RedisValidationError(result.issues, this.node.path);
+    return result.instance;
+  }
+
+  /** The instance's API objects, in apply order. */
+  public get apiObjects(): ApiObject[] {
+    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget]
+      .filter((o): o is ApiObject => o !== undefined);
+  }
+}
+
+/** Marks props that were already validated and resolved (the YAML path validates first, once). */
+class Validated {
+  constructor(readonly instance: ResolvedRedisInstance) {}
+}
+
+function toImportedSpec(spec: ResolvedRedisInstanceSpec): crd.RedisInstanceSpec {
+  const quantities = <T>(values: Readonly<Record<string, string | number>> | undefined, make: (v: string | number) => T) =>
+    values && Object.fromEntries(Object.entries(values).map(([k, v]) => [k, make(v)]));
+  const limits = quantities(spec.resources?.limits, (v) => typeof v === 'number'
+    ? crd.RedisInstanceSpecResourcesLimits.fromNumber(v) : crd.RedisInstanceSpecResourcesLimits.fromString(v));
+  const requests = quantities(spec.resources?.requests, (v) => typeof v === 'number'
+    ? crd.RedisInstanceSpecResourcesRequests.fromNumber(v) : crd.RedisInstanceSpecResourcesRequests.fromString(v));
+  return {
+    image: spec.image,
+    replicas: spec.replicas,
+    ...(spec.resources ? { resources: { ...(limits ? { limits } : {}), ...(requests ? { requests } : {}) } } : {}),
+    storage: { ...spec.storage },
+    ...(Object.keys(spec.config).length > 0 ? { config: { ...spec.config } } : {}),
+    ...(spec.auth ? { auth: { ...spec.auth } } : {}),
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * redis-gitops: declarative Redis on Kubernetes for GitOps.
+ * The public API of the package; see README.md ("Library API").
+ */
+export * from './api/types';
+export * from './api/quantity';
+export { redisInstanceCrd, redisInstanceSchema, CRD_FILE } from './api/crd';
+export {
+  ValidationIssue, RedisValidationError, validateRedisInstance, duplicateIssues, formatPath, MAX_NAME_LENGTH,
+  type ValidationResult, type ValidationSource, type FieldPath,
+} from './api/validate';
+export * from './redis-conf/render';
+export * from './render/instance';
+export * from './constructs/redis-instance';
+export * from './constructs/crd';
+export * from './synth';

@@ -1,0 +1,288 @@
+import type {
+  V1ConfigMap, V1Container, V1EnvVar, V1PodDisruptionBudget, V1Probe, V1SecurityContext, V1Service, V1StatefulSet,
+} from '@kubernetes/client-node';
+import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance } from '../api/types';
+import {
+  CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, renderRedisConf,
+} from '../redis-conf/render';
+
+/**
+ * Pure builders: one ResolvedRedisInstance in, the Kubernetes objects that run it out.
+ * The cdk8s construct (synth) and the reconciler (desired state) both call these, so Git
+ * and the cluster never disagree about what an instance should look like.
+ */
+
+export const CONFIG_HASH_ANNOTATION = 'redis.github.com/config-hash';
+export const INSTANCE_LABEL = 'redis.github.com/instance';
+export const MANAGED_BY = 'redis-gitops';
+export const DATA_VOLUME = 'redis-data';
+export const DATA_DIR = '/data';
+export const CONTAINER_NAME = 'redis';
+export const INIT_CONTAINER_NAME = 'config';
+/** UID/GID of the `redis` user in the official images (Debian and Alpine). */
+export const REDIS_UID = 999;
+
+/** The labels that select an instance's pods; they never change for an instance. */
+export function selectorLabels(name: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': name };
+}
+
+/** Kubernetes recommended labels plus our own, on every object and pod we render. */
+export function instanceLabels(instance: ResolvedRedisInstance): Record<string, string> {
+  const version = imageTag(instance.spec.image);
+  return {
+    ...selectorLabels(instance.name),
+    'app.kubernetes.io/component': 'database',
+    'app.kubernetes.io/managed-by': MANAGED_BY,
+    ...(version ? { 'app.kubernetes.io/version': version } : {}),
+    app: 'redis',
+    [INSTANCE_LABEL]: instance.name,
+  };
+}
+
+/** The tag of `repo/name:tag[@digest]`, when it is a valid label value. */
+function imageTag(image: string): string | undefined {
+  const withoutDigest = image.split('@')[0];
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.indexOf(':', lastSlash + 1);
+  const tag = colon < 0 ? undefined : withoutDigest.slice(colon + 1);
+  return tag && tag.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(tag) ? tag : undefined;
+}
+
+/** Stable DNS name of pod 0 through the governing headless Service (any cluster domain). */
+export function primaryHost(instance: ResolvedRedisInstance): string {
+  return `${instance.name}-0.${instance.name}.${instance.namespace}.svc`;
+}
+
+/** Name of the Service that selects only pod 0, for writes (replicas > 1). */
+export function primaryServiceName(name: string): string {
+  return `${name}-primary`;
+}
+
+/**
+ * The init container's script: writes the runtime include of redis.conf. Pods other than
+ * 0 replicate from pod 0; with auth, the password comes from the environment (a Secret
+ * reference), is escaped for redis.conf and written with shell built-ins only, so it never
+ * appears in a process argument list.
+ */
+export const RUNTIME_CONFIG_SCRIPT = `set -eu
+conf="\${RUNTIME_CONF:-${RUNTIME_CONFIG_FILE}}"
+ordinal="\${POD_NAME##*-}"
+{
+  if [ "$ordinal" != "0" ]; then
+    printf 'replicaof %s %s\\n' "$PRIMARY_HOST" "$PRIMARY_PORT"
+  fi
+  if [ -n "\${REDIS_PASSWORD+set}" ]; then
+    if [ -z "$REDIS_PASSWORD" ]; then
+      echo "redis-gitops: the password in the auth Secret is empty; refusing to start without one" >&2
+      exit 1
+    fi
+    pw=$(printf '%s' "$REDIS_PASSWORD" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g')
+    printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$pw" "$pw"
+  fi
+} > "$conf.tmp"
+mv "$conf.tmp" "$conf"
+`;
+
+/** redis-cli against the local server; with auth it reads REDISCLI_AUTH from the env. */
+const PING = `redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping`;
+/** Ready: the server answers PONG (not LOADING, not an auth error). */
+export const READINESS_COMMAND = ['sh', '-c', `${PING} | grep -q PONG`];
+/** Alive: the server answers at all, even while loading its dataset or waiting for the primary. */
+export const LIVENESS_COMMAND = ['sh', '-c', `${PING} | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
+
+const containerSecurityContext: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  privileged: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  runAsUser: REDIS_UID,
+  runAsGroup: REDIS_UID,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+function passwordEnv(instance: ResolvedRedisInstance, name: string): V1EnvVar[] {
+  const auth = instance.spec.auth;
+  return auth ? [{ name, valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.secretKey } } }] : [];
+}
+
+function probe(command: string[], overrides: Partial<V1Probe>): V1Probe {
+  return { exec: { command }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1, ...overrides };
+}
+
+/** The RedisInstance object itself, with every default made explicit. */
+export function renderRedisInstanceObject(instance: ResolvedRedisInstance): RedisInstanceObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: {
+      name: instance.name,
+      namespace: instance.namespace,
+      ...(instance.labels ? { labels: { ...instance.labels } } : {}),
+      ...(instance.annotations ? { annotations: { ...instance.annotations } } : {}),
+    },
+    spec: withoutEmptyConfig(structuredClone(instance.spec)),
+  };
+}
+
+function withoutEmptyConfig(spec: ResolvedRedisInstance['spec']): RedisInstanceObject['spec'] {
+  if (Object.keys(spec.config).length > 0) return spec;
+  const { config: _empty, ...rest } = spec;
+  return rest;
+}
+
+/** Metadata shared by the children: the instance's own labels, then ours (ours win). */
+function childMetadata(instance: ResolvedRedisInstance, name = instance.name) {
+  return { name, namespace: instance.namespace, labels: { ...instance.labels, ...instanceLabels(instance) } };
+}
+
+export function renderConfigMap(instance: ResolvedRedisInstance, redisConf = renderRedisConf(instance.spec.config)): V1ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: childMetadata(instance), data: { [CONFIG_FILE]: redisConf } };
+}
+
+/** The headless Service that governs the StatefulSet and gives each pod a DNS name. */
+export function renderHeadlessService(instance: ResolvedRedisInstance): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMetadata(instance),
+    spec: {
+      clusterIP: 'None',
+      selector: selectorLabels(instance.name),
+      ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** A Service for writes that selects pod 0, the primary, only. */
+export function renderPrimaryService(instance: ResolvedRedisInstance): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMetadata(instance, primaryServiceName(instance.name)),
+    spec: {
+      type: 'ClusterIP',
+      selector: { ...selectorLabels(instance.name), 'statefulset.kubernetes.io/pod-name': `${instance.name}-0` },
+      ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** At most one pod of a replicated instance down at a time through evictions. */
+export function renderPodDisruptionBudget(instance: ResolvedRedisInstance): V1PodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: childMetadata(instance),
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(instance.name) } },
+  };
+}
+
+export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = renderRedisConf(instance.spec.config)): V1StatefulSet {
+  const { name, spec } = instance;
+  const labels = instanceLabels(instance);
+  const redis: V1Container = {
+    name: CONTAINER_NAME,
+    image: spec.image,
+    command: ['redis-server', `${CONFIG_DIR}/${CONFIG_FILE}`],
+    ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
+    ...(spec.auth ? { env: passwordEnv(instance, 'REDISCLI_AUTH') } : {}),
+    ...(spec.resources ? { resources: structuredClone(spec.resources) as V1Container['resources'] } : {}),
+    readinessProbe: probe(READINESS_COMMAND, { initialDelaySeconds: 5, periodSeconds: 5 }),
+    livenessProbe: probe(LIVENESS_COMMAND, { initialDelaySeconds: 15, failureThreshold: 6 }),
+    securityContext: containerSecurityContext,
+    volumeMounts: [
+      { name: DATA_VOLUME, mountPath: DATA_DIR },
+      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
+    ],
+  };
+  const init: V1Container = {
+    name: INIT_CONTAINER_NAME,
+    image: spec.image,
+    command: ['sh', '-c', RUNTIME_CONFIG_SCRIPT],
+    env: [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'PRIMARY_HOST', value: primaryHost(instance) },
+      { name: 'PRIMARY_PORT', value: String(REDIS_PORT) },
+      ...passwordEnv(instance, 'REDIS_PASSWORD'),
+    ],
+    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
+    securityContext: containerSecurityContext,
+    volumeMounts: [{ name: 'runtime', mountPath: RUNTIME_CONFIG_DIR }],
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: childMetadata(instance),
+    spec: {
+      serviceName: name,
+      replicas: spec.replicas,
+      podManagementPolicy: 'OrderedReady',
+      updateStrategy: { type: 'RollingUpdate' },
+      // Data outlives the StatefulSet: recreating or scaling it never deletes claims.
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      selector: { matchLabels: selectorLabels(name) },
+      template: {
+        metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash(redisConf) } },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 30,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: REDIS_UID,
+            runAsGroup: REDIS_UID,
+            fsGroup: REDIS_UID,
+            fsGroupChangePolicy: 'OnRootMismatch',
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          initContainers: [init],
+          containers: [redis],
+          volumes: [
+            { name: 'config', configMap: { name } },
+            { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+          ],
+        },
+      },
+      volumeClaimTemplates: [{
+        metadata: { name: DATA_VOLUME, labels: selectorLabels(name) },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          ...(spec.storage.storageClassName ? { storageClassName: spec.storage.storageClassName } : {}),
+          resources: { requests: { storage: spec.storage.size } },
+        },
+      }],
+    },
+  };
+}
+
+/** Everything one instance needs, in apply order. */
+export interface RenderedInstance {
+  readonly instance: RedisInstanceObject;
+  readonly configMap: V1ConfigMap;
+  readonly service: V1Service;
+  readonly primaryService?: V1Service;
+  readonly statefulSet: V1StatefulSet;
+  readonly podDisruptionBudget?: V1PodDisruptionBudget;
+}
+
+export function renderInstance(instance: ResolvedRedisInstance): RenderedInstance {
+  const redisConf = renderRedisConf(instance.spec.config);
+  const replicated = instance.spec.replicas > 1;
+  return {
+    instance: renderRedisInstanceObject(instance),
+    configMap: renderConfigMap(instance, redisConf),
+    service: renderHeadlessService(instance),
+    ...(replicated ? { primaryService: renderPrimaryService(instance) } : {}),
+    statefulSet: renderStatefulSet(instance, redisConf),
+    ...(replicated ? { podDisruptionBudget: renderPodDisruptionBudget(instance) } : {}),
+  };
+}
+
+/** The rendered objects as a list, in apply order. */
+export function renderedObjects(rendered: RenderedInstance): object[] {
+  return [rendered.instance, rendered.configMap, rendered.service, rendered.primaryService, rendered.statefulSet, rendered.podDisruptionBudget]
+    .filter((o): o is NonNullable<typeof o> => o !== undefined);
+}

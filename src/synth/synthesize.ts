@@ -1,0 +1,87 @@
+import { App } from 'cdk8s';
+import { Chart } from 'cdk8s';
+import { RedisInstance } from '../constructs/redis-instance';
+import { RedisValidationError, ValidationIssue, duplicateIssues, validateRedisInstance } from '../api/validate';
+import type { ResolvedRedisInstance } from '../api/types';
+import { loadYamlDirectory, type LoadedDocument } from './load';
+import { renderDistFiles, writeDistAtomically } from './dist';
+
+export interface SynthesizeOptions {
+  /** Folders searched recursively for RedisInstance YAML (several documents per file allowed). */
+  readonly instanceDirs?: readonly string[];
+  /** Defines the charts written in TypeScript (CRD, examples, platform objects). */
+  readonly define?: (app: App) => void;
+  /** File names in messages are relative to this folder. @default process.cwd() */
+  readonly displayRoot?: string;
+}
+
+export interface SynthesizeResult {
+  /** dist/ contents keyed by relative path; empty when there are issues. */
+  readonly files: Map<string, string>;
+  /** Every problem found in every input. */
+  readonly issues: readonly ValidationIssue[];
+}
+
+/** Id of the chart that holds the RedisInstances read from YAML. */
+export const YAML_INSTANCES_CHART = 'instances';
+
+/**
+ * Build the app in memory: the TypeScript charts, then every RedisInstance from YAML.
+ * Nothing is written; all inputs are checked and all issues are returned together.
+ */
+export function synthesize(options: SynthesizeOptions): SynthesizeResult {
+  const app = new App({ outdir: '.' });
+  const issues: ValidationIssue[] = [];
+  try {
+    options.define?.(app);
+  } catch (error) {
+    if (!(error instanceof RedisValidationError)) throw error;
+    issues.push(...error.issues);
+  }
+
+  // Instances already defined in TypeScript take part in the duplicate check.
+  const all: Parameters<typeof duplicateIssues>[0][number][] = app.node
+    .findAll()
+    .filter(RedisInstance.isRedisInstance)
+    .map((r) => ({ instance: { name: r.name, namespace: r.namespace, spec: r.spec }, definedAt: r.node.path }));
+  const fromYaml: Array<{ instance: ResolvedRedisInstance; file: string; lineOf: LoadedDocument['lineOf'] }> = [];
+  for (const dir of options.instanceDirs ?? []) {
+    const loaded = loadYamlDirectory(dir, options.displayRoot);
+    issues.push(...loaded.issues);
+    for (const doc of loaded.documents) {
+      const result = validateRedisInstance(doc.manifest, { file: doc.file, lineOf: doc.lineOf });
+      if (!result.ok) issues.push(...result.issues);
+      else fromYaml.push({ instance: result.instance, file: doc.file, lineOf: doc.lineOf });
+    }
+  }
+  all.push(...fromYaml);
+  issues.push(...duplicateIssues(all));
+  if (issues.length > 0) return { files: new Map(), issues };
+
+  if (fromYaml.length > 0) {
+    const chart = new Chart(app, YAML_INSTANCES_CHART);
+    for (const { instance } of fromYaml) {
+      RedisInstance.fromResolved(chart, `${instance.namespace}.${instance.name}`, instance);
+    }
+  }
+  return { files: renderDistFiles(app), issues: [] };
+}
+
+/**
+ * Synthesize and replace `outdir` atomically. On any issue, print them all to `stderr`,
+ * leave `outdir` exactly as it was and return exit code 1.
+ */
+export function synthesizeToDirectory(
+  outdir: string,
+  options: SynthesizeOptions,
+  stderr: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): number {
+  const { files, issues } = synthesize(options);
+  if (issues.length > 0) {
+    for (const issue of issues) stderr(`error: ${issue}`);
+    stderr(`synth failed: ${issues.length} problem${issues.length === 1 ? '' : 's'}; ${outdir} was left unchanged`);
+    return 1;
+  }
+  writeDistAtomically(outdir, files);
+  return 0;
+}
