@@ -1,0 +1,2 @@
+/** Every command of the bin, registered in help order. One import per file under src/cli/. */
+export {};
