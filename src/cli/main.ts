@@ -1,45 +1,45 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, processIO, type CliIO } from './io';
 
-/**
- * A command registers itself on the program. Its action returns the exit code;
- * it writes through `io` only, so tests capture stdout, stderr and the code.
- */
-export type CommandFactory = (io: CliIO) => Command;
+/** What a command gets: where to write, and how to report its exit code. */
+export interface CommandContext {
+  readonly io: CliIO;
+  /** The process exit code; the highest code set wins (1 over 0, 2 over 1). */
+  setExitCode(code: number): void;
+}
 
-/** The commands of the `redis-gitops` bin, one file each under src/cli/. */
+/** Builds one command. Commands write through `ctx.io` only, so tests capture everything. */
+export type CommandFactory = (ctx: CommandContext) => Command;
+
+/** The commands of the `redis-gitops` bin, one file each under src/cli/ (see commands.ts). */
 const COMMANDS: CommandFactory[] = [];
 
-/** Add a command (used by the files under src/cli/ and by tests). */
 export function registerCommand(factory: CommandFactory): void {
   COMMANDS.push(factory);
 }
 
-export function makeProgram(io: CliIO = processIO()): Command {
+/** The commander program; `exitCode` receives what the commands report. */
+export function makeProgram(ctx: CommandContext): Command {
+  const output = { writeOut: (s: string) => ctx.io.stdout(s), writeErr: (s: string) => ctx.io.stderr(s) };
   const program = new Command('redis-gitops')
     .description('Declarative Redis on Kubernetes for GitOps: synthesize, check and reconcile RedisInstances.')
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .configureOutput(output)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  for (const factory of COMMANDS) {
-    program.addCommand(factory(io).exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) }));
-  }
+  for (const factory of COMMANDS) program.addCommand(factory(ctx).exitOverride().configureOutput(output));
   return program;
 }
 
-/** Exit code a command action stores here; `run` returns it. */
-export const exitCodes = new WeakMap<CliIO, number>();
-
 /** Run the CLI with `args` (without `node` and the script) and return the exit code. */
 export async function run(args: readonly string[], io: CliIO = processIO()): Promise<number> {
-  const program = makeProgram(io);
+  let exitCode = EXIT_OK;
+  const ctx: CommandContext = { io, setExitCode: (code) => { exitCode = Math.max(exitCode, code); } };
   try {
-    exitCodes.delete(io);
-    await program.parseAsync([...args], { from: 'user' });
-    return exitCodes.get(io) ?? EXIT_OK;
+    await makeProgram(ctx).parseAsync([...args], { from: 'user' });
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end with exitCode 0; parse errors were already printed.
+      // --help and --version end with exitCode 0; commander already printed parse errors.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (error instanceof UsageError) {
