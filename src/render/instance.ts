@@ -1,6 +1,8 @@
 import type {
-  V1ConfigMap, V1Container, V1EnvVar, V1PodDisruptionBudget, V1Probe, V1SecurityContext, V1Service, V1StatefulSet,
+  V1ConfigMap, V1Container, V1EnvVar, V1PodDisruptionBudget, V1PodTemplateSpec, V1Probe, V1SecurityContext, V1Service,
+  V1StatefulSet,
 } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance } from '../api/types';
 import {
   CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, renderRedisConf,
@@ -13,6 +15,11 @@ import {
  */
 
 export const CONFIG_HASH_ANNOTATION = 'redis.github.com/config-hash';
+/**
+ * On the StatefulSet: SHA-256 of the rendered pod template. The reconciler compares it
+ * with the desired one instead of deep-comparing a template the apiserver has defaulted.
+ */
+export const TEMPLATE_HASH_ANNOTATION = 'redis.github.com/template-hash';
 export const INSTANCE_LABEL = 'redis.github.com/instance';
 export const MANAGED_BY = 'redis-gitops';
 export const DATA_VOLUME = 'redis-data';
@@ -212,10 +219,32 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
     securityContext: containerSecurityContext,
     volumeMounts: [{ name: 'runtime', mountPath: RUNTIME_CONFIG_DIR }],
   };
+  const template: V1PodTemplateSpec = {
+    metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash(redisConf) } },
+    spec: {
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: 30,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: REDIS_UID,
+        runAsGroup: REDIS_UID,
+        fsGroup: REDIS_UID,
+        fsGroupChangePolicy: 'OnRootMismatch',
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      initContainers: [init],
+      containers: [redis],
+      volumes: [
+        { name: 'config', configMap: { name } },
+        { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+      ],
+    },
+  };
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: childMetadata(instance),
+    metadata: { ...childMetadata(instance), annotations: { [TEMPLATE_HASH_ANNOTATION]: podTemplateHash(template) } },
     spec: {
       serviceName: name,
       replicas: spec.replicas,
@@ -224,28 +253,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
       // Data outlives the StatefulSet: recreating or scaling it never deletes claims.
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
       selector: { matchLabels: selectorLabels(name) },
-      template: {
-        metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash(redisConf) } },
-        spec: {
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          terminationGracePeriodSeconds: 30,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: REDIS_UID,
-            runAsGroup: REDIS_UID,
-            fsGroup: REDIS_UID,
-            fsGroupChangePolicy: 'OnRootMismatch',
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          initContainers: [init],
-          containers: [redis],
-          volumes: [
-            { name: 'config', configMap: { name } },
-            { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
-          ],
-        },
-      },
+      template,
       volumeClaimTemplates: [{
         metadata: { name: DATA_VOLUME, labels: selectorLabels(name) },
         spec: {
@@ -256,6 +264,18 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
       }],
     },
   };
+}
+
+/** JSON with object keys sorted at every level: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+    : v));
+}
+
+/** Hex SHA-256 of a pod template's canonical JSON. */
+export function podTemplateHash(template: V1PodTemplateSpec): string {
+  return createHash('sha256').update(canonicalJson(template)).digest('hex');
 }
 
 /** Everything one instance needs, in apply order. */
