@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest';
+import { App, Chart, Testing } from 'cdk8s';
+import { RedisInstance, type RedisInstanceProps } from '../../src/constructs/redis-instance';
+import { RedisValidationError } from '../../src/api/validate';
+import { configHash, renderRedisConf } from '../../src/redis-conf/render';
+import { RUNTIME_CONFIG_SCRIPT, TEMPLATE_HASH_ANNOTATION, podTemplateHash } from '../../src/render/instance';
+
+function synth(props: Partial<RedisInstanceProps> = {}, chartProps: { namespace?: string } = {}) {
+  const chart = Testing.chart();
+  if (chartProps.namespace) Object.defineProperty(chart, 'namespace', { value: chartProps.namespace });
+  const redis = new RedisInstance(chart, 'cache', { image: 'redis:7.2.4-alpine', ...props });
+  const objects: any[] = Testing.synth(chart);
+  const find = (kind: string, name = props.name ?? 'cache') => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const sts = find('StatefulSet');
+  return {
+    redis,
+    objects,
+    find,
+    sts,
+    pod: sts.spec.template.spec,
+    redisContainer: sts.spec.template.spec.containers[0],
+    init: sts.spec.template.spec.initContainers[0],
+  };
+}
+
+describe('RedisInstance construct', () => {
+  it('renders the defaults (snapshot)', () => {
+    expect(synth().objects).toMatchSnapshot();
+  });
+
+  it('renders exactly the RedisInstance, ConfigMap, headless Service and StatefulSet for one replica', () => {
+    const { objects } = synth();
+    expect(objects.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      'RedisInstance/default/cache', 'ConfigMap/default/cache', 'Service/default/cache', 'StatefulSet/default/cache',
+    ]);
+  });
+
+  describe('props', () => {
+    it('name and namespace', () => {
+      const { objects } = synth({ name: 'sessions', namespace: 'shop' });
+      for (const o of objects) expect([o.metadata.name, o.metadata.namespace]).toEqual(['sessions', 'shop']);
+    });
+
+    it('namespace defaults to the chart namespace', () => {
+      const app = new App();
+      const chart = new Chart(app, 'c', { namespace: 'team-a' });
+      const redis = new RedisInstance(chart, 'cache', { image: 'redis:7' });
+      expect(redis.namespace).toBe('team-a');
+      expect(Testing.synth(chart).every((o: any) => o.metadata.namespace === 'team-a')).toBe(true);
+    });
+
+    it('image goes to the redis and init containers and to the version label', () => {
+      const { redisContainer, init, sts } = synth({ image: 'registry.example.com:5000/redis:7.2.4@sha256:abc' });
+      expect(redisContainer.image).toBe('registry.example.com:5000/redis:7.2.4@sha256:abc');
+      expect(init.image).toBe('registry.example.com:5000/redis:7.2.4@sha256:abc');
+      expect(sts.metadata.labels['app.kubernetes.io/version']).toBe('7.2.4');
+    });
+
+    it('an image without a tag gets no version label', () => {
+      expect(synth({ image: 'redis' }).sts.metadata.labels['app.kubernetes.io/version']).toBeUndefined();
+    });
+
+    it('replicas', () => {
+      expect(synth({ replicas: 3 }).sts.spec.replicas).toBe(3);
+      expect(synth().sts.spec.replicas).toBe(1);
+    });
+
+    it('resources', () => {
+      const resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi', cpu: 1 } };
+      const { redisContainer, find } = synth({ resources });
+      expect(redisContainer.resources).toEqual(resources);
+      expect(find('RedisInstance').spec.resources).toEqual(resources);
+    });
+
+    it('storage.size and storage.storageClassName', () => {
+      const { sts } = synth({ storage: { size: '5Gi', storageClassName: 'fast-ssd' } });
+      expect(sts.spec.volumeClaimTemplates).toEqual([{
+        metadata: { name: 'redis-data', labels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache' } },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '5Gi' } } },
+      }]);
+    });
+
+    it('storage defaults to 1Gi on the cluster default StorageClass', () => {
+      const vct = synth().sts.spec.volumeClaimTemplates[0];
+      expect(vct.spec.resources.requests.storage).toBe('1Gi');
+      expect('storageClassName' in vct.spec).toBe(false);
+    });
+
+    it('config reaches redis.conf, and its SHA-256 the pod-template annotation', () => {
+      const { find, sts, redis } = synth({ config: { 'maxmemory-policy': 'allkeys-lru', maxmemory: '100mb' } });
+      const conf = find('ConfigMap').data['redis.conf'];
+      expect(conf).toBe(renderRedisConf({ maxmemory: '100mb', 'maxmemory-policy': 'allkeys-lru' }));
+      expect(conf).toContain('\nmaxmemory 100mb\nmaxmemory-policy allkeys-lru\n');
+      expect(sts.spec.template.metadata.annotations['redis.github.com/config-hash']).toBe(configHash(conf));
+      expect(redis.configHash).toBe(configHash(conf));
+    });
+
+    it('labels go to the RedisInstance and its children; ours win', () => {
+      const { objects, sts } = synth({ labels: { team: 'web', 'app.kubernetes.io/name': 'mine' } });
+      for (const o of objects) expect(o.metadata.labels.team).toBe('web');
+      expect(sts.metadata.labels['app.kubernetes.io/name']).toBe('redis');
+      expect(sts.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache' });
+    });
+
+    it('annotations go to the RedisInstance only', () => {
+      const { find } = synth({ annotations: { 'example.com/owner': 'web team' } });
+      expect(find('RedisInstance').metadata.annotations).toEqual({ 'example.com/owner': 'web team' });
+      expect(find('StatefulSet').metadata.annotations).toEqual({ [TEMPLATE_HASH_ANNOTATION]: expect.any(String) });
+    });
+  });
+
+  it('labels every object with the recommended labels plus app and instance', () => {
+    const { objects } = synth();
+    for (const o of objects.filter((x) => x.kind !== 'RedisInstance')) {
+      expect(o.metadata.labels).toEqual({
+        'app.kubernetes.io/name': 'redis',
+        'app.kubernetes.io/instance': 'cache',
+        'app.kubernetes.io/component': 'database',
+        'app.kubernetes.io/managed-by': 'redis-gitops',
+        'app.kubernetes.io/version': '7.2.4-alpine',
+        app: 'redis',
+        'redis.github.com/instance': 'cache',
+      });
+    }
+  });
+
+  it('wires the container: port, command, config and data mounts, probes', () => {
+    const { redisContainer, pod, sts, find } = synth();
+    expect(redisContainer.name).toBe('redis');
+    expect(redisContainer.ports).toEqual([{ name: 'redis', containerPort: 6379, protocol: 'TCP' }]);
+    expect(redisContainer.command).toEqual(['redis-server', '/usr/local/etc/redis/redis.conf']);
+    expect(redisContainer.volumeMounts).toEqual([
+      { name: 'redis-data', mountPath: '/data' },
+      { name: 'config', mountPath: '/usr/local/etc/redis', readOnly: true },
+      { name: 'runtime', mountPath: '/run/redis', readOnly: true },
+    ]);
+    expect(pod.volumes).toContainEqual({ name: 'config', configMap: { name: 'cache' } });
+    expect(redisContainer.readinessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG']);
+    expect(redisContainer.livenessProbe.exec.command[2]).toContain('redis-cli -h 127.0.0.1 -p 6379 ping');
+    expect(sts.spec.serviceName).toBe('cache');
+    const service = find('Service');
+    expect(service.spec.clusterIP).toBe('None');
+    expect(service.spec.selector).toEqual(sts.spec.selector.matchLabels);
+    expect(service.spec.ports).toEqual([{ name: 'redis', port: 6379, targetPort: 'redis', protocol: 'TCP' }]);
+  });
+
+  it('passes the Pod Security Standards "restricted" profile', () => {
+    const { pod } = synth({ replicas: 2, auth: { secretName: 'pw' } });
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(pod.hostNetwork ?? false).toBe(false);
+    expect(pod.hostPID ?? false).toBe(false);
+    for (const c of [...pod.initContainers, ...pod.containers]) {
+      expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+      expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'] });
+      expect(c.securityContext.runAsNonRoot).toBe(true);
+      expect(c.securityContext.runAsUser).not.toBe(0);
+      expect(c.securityContext.privileged).toBe(false);
+      expect(c.securityContext.seccompProfile.type).toBe('RuntimeDefault');
+      expect(c.ports?.some((p: any) => p.hostPort) ?? false).toBe(false);
+    }
+    for (const v of pod.volumes) expect(Object.keys(v).filter((k) => k !== 'name')).toEqual([expect.stringMatching(/^(configMap|emptyDir|secret|persistentVolumeClaim)$/)]);
+  });
+
+  it('keeps a hash of the pod template on the StatefulSet', () => {
+    const { sts } = synth();
+    expect(sts.metadata.annotations[TEMPLATE_HASH_ANNOTATION]).toBe(podTemplateHash(sts.spec.template));
+    expect(synth({ image: 'redis:7.4' }).sts.metadata.annotations[TEMPLATE_HASH_ANNOTATION]).not.toBe(sts.metadata.annotations[TEMPLATE_HASH_ANNOTATION]);
+  });
+
+  describe('replication (replicas > 1)', () => {
+    const { objects, find, init, sts } = synth({ replicas: 3, namespace: 'shop' });
+
+    it('starts every pod but pod 0 as a replica of pod 0 through its stable DNS name', () => {
+      expect(init.command).toEqual(['sh', '-c', RUNTIME_CONFIG_SCRIPT]);
+      expect(RUNTIME_CONFIG_SCRIPT).toContain('if [ "$ordinal" != "0" ]; then');
+      expect(RUNTIME_CONFIG_SCRIPT).toContain(`printf 'replicaof %s %s\\n' "$PRIMARY_HOST" "$PRIMARY_PORT"`);
+      expect(init.env).toContainEqual({ name: 'PRIMARY_HOST', value: 'cache-0.cache.shop.svc' });
+      expect(init.env).toContainEqual({ name: 'PRIMARY_PORT', value: '6379' });
+      expect(init.env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+      expect(find('ConfigMap').data['redis.conf']).toMatch(/\ninclude \/run\/redis\/runtime\.conf\n$/);
+      expect(sts.spec.podManagementPolicy).toBe('OrderedReady');
+    });
+
+    it('adds a <name>-primary Service that selects pod 0 only', () => {
+      const primary = find('Service', 'cache-primary');
+      expect(primary.spec.selector).toEqual({
+        'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache', 'statefulset.kubernetes.io/pod-name': 'cache-0',
+      });
+      expect(primary.spec.type).toBe('ClusterIP');
+    });
+
+    it('adds a PodDisruptionBudget that keeps at most one pod down', () => {
+      const pdb = find('PodDisruptionBudget');
+      expect(pdb.apiVersion).toBe('policy/v1');
+      expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: sts.spec.selector.matchLabels } });
+    });
+
+    it('renders no primary Service and no PDB for a single replica', () => {
+      expect(objects).toHaveLength(6);
+      expect(synth().objects.some((o) => o.kind === 'PodDisruptionBudget' || o.metadata.name === 'cache-primary')).toBe(false);
+    });
+  });
+
+  describe('auth', () => {
+    const secretRef = { secretKeyRef: { name: 'cache-auth', key: 'redis-password' } };
+    const { objects, init, redisContainer } = synth({ replicas: 2, auth: { secretName: 'cache-auth', secretKey: 'redis-password' } });
+
+    it('delivers the password from the Secret at run time: requirepass and masterauth via the init container', () => {
+      expect(init.env).toContainEqual({ name: 'REDIS_PASSWORD', valueFrom: secretRef });
+      expect(RUNTIME_CONFIG_SCRIPT).toContain(`printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$pw" "$pw"`);
+      expect(redisContainer.env).toEqual([{ name: 'REDISCLI_AUTH', valueFrom: secretRef }]);
+    });
+
+    it('never puts a password in any output', () => {
+      const text = JSON.stringify(objects);
+      // Outside the init script's printf format, nothing mentions requirepass or masterauth.
+      const script = JSON.stringify(RUNTIME_CONFIG_SCRIPT).slice(1, -1);
+      expect(text.split(script).join('')).not.toMatch(/requirepass|masterauth/);
+      // Every password variable comes from the Secret, none holds a literal value.
+      for (const c of [init, redisContainer]) {
+        for (const e of c.env.filter((v: any) => /PASSWORD|AUTH/.test(v.name))) expect(e).toEqual({ name: e.name, valueFrom: secretRef });
+      }
+      expect(objects.every((o) => o.kind !== 'Secret')).toBe(true);
+      // The only references to the Secret are secretKeyRefs.
+      expect(text.match(/cache-auth/g)).toHaveLength(3); // RedisInstance spec.auth + 2 secretKeyRefs
+      expect(JSON.stringify(objects.find((o) => o.kind === 'ConfigMap'))).not.toMatch(/requirepass|masterauth/);
+    });
+
+    it('adds no password plumbing without auth', () => {
+      const plain = synth();
+      expect(plain.redisContainer.env).toBeUndefined();
+      expect(plain.init.env.map((e: any) => e.name)).toEqual(['POD_NAME', 'PRIMARY_HOST', 'PRIMARY_PORT']);
+    });
+  });
+
+  it('throws one error listing every problem, naming the construct path and the fields', () => {
+    const chart = Testing.chart();
+    let error: unknown;
+    try {
+      new RedisInstance(chart, 'Bad_Name', { image: '', replicas: 0, config: { requirepass: 'x' } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(RedisValidationError);
+    expect((error as Error).message).toBe([
+      'RedisInstance at test/Bad_Name: 4 problems:',
+      '  RedisInstance default/Bad_Name: metadata.name: must be a DNS-1035 label of at most 52 characters (lower-case letters, digits and \'-\', starting with a letter), got "Bad_Name"',
+      '  RedisInstance default/Bad_Name: spec.image: must not be empty',
+      '  RedisInstance default/Bad_Name: spec.replicas: must be at least 1, got 0',
+      '  RedisInstance default/Bad_Name: spec.config.requirepass: "requirepass" would put a secret in the ConfigMap; use spec.auth (a Secret) instead',
+    ].join('\n'));
+  });
+
+  it('is deterministic: the same spec with keys in any order gives the same objects', () => {
+    const a = synth({ config: { hz: '20', maxmemory: '1mb' }, resources: { limits: { memory: '1Gi', cpu: '1' } } }).objects;
+    const b = synth({ resources: { limits: { cpu: '1', memory: '1Gi' } }, config: { maxmemory: '1mb', hz: '20' } }).objects;
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+  });
+});
