@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { Chart, type App } from 'cdk8s';
-import { RedisInstanceCrd, synthesizeToDirectory } from '../src';
+import { RedisInstanceCrd, synthesizeToDirectory, type SynthesizeOptions } from '../src';
 import { defineExamples } from './examples';
 
 export function defineCharts(app: App): void {
@@ -14,10 +14,13 @@ export function defineCharts(app: App): void {
   defineExamples(app);
 }
 
+/** What this repository synthesizes; `redis-gitops check` uses the same options. */
+export const synthOptions: SynthesizeOptions = {
+  define: defineCharts,
+  instanceDirs: [join(__dirname, 'instances')],
+  displayRoot: join(__dirname, '..'),
+};
+
 if (require.main === module) {
-  process.exitCode = synthesizeToDirectory(process.env.CDK8S_OUTDIR ?? 'dist', {
-    define: defineCharts,
-    instanceDirs: [join(__dirname, 'instances')],
-    displayRoot: join(__dirname, '..'),
-  });
+  process.exitCode = synthesizeToDirectory(process.env.CDK8S_OUTDIR ?? 'dist', synthOptions);
 }
