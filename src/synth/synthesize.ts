@@ -56,7 +56,7 @@ export function synthesize(options: SynthesizeOptions): SynthesizeResult {
   }
   all.push(...fromYaml);
   issues.push(...duplicateIssues(all));
-  if (issues.length > 0) return { files: new Map(), issues };
+  if (issues.length > 0) return { files: new Map(), issues: inFileOrder(issues) };
 
   if (fromYaml.length > 0) {
     const chart = new Chart(app, YAML_INSTANCES_CHART);
@@ -65,6 +65,16 @@ export function synthesize(options: SynthesizeOptions): SynthesizeResult {
     }
   }
   return { files: renderDistFiles(app), issues: [] };
+}
+
+/** Issues without a file (TypeScript) first, then by file and line; stable otherwise. */
+function inFileOrder(issues: ValidationIssue[]): ValidationIssue[] {
+  return issues
+    .map((issue, index) => ({ issue, index }))
+    .sort((a, b) => (a.issue.file ?? '').localeCompare(b.issue.file ?? '')
+      || (a.issue.line ?? 0) - (b.issue.line ?? 0)
+      || a.index - b.index)
+    .map(({ issue }) => issue);
 }
 
 /**
