@@ -1,0 +1,29 @@
+/**
+ * The two app layouts the bench compares, each run as its own process:
+ *   ours:  `tsx test/bench/synth-app.ts ours <fleet> <out>`  (synthesizeToDirectory)
+ *   naive: `tsx test/bench/synth-app.ts naive <fleet> <out>` (a cdk8s App with one Chart per
+ *          instance and App.synth(), the layout cdk8s suggests by default)
+ */
+import { readFileSync } from 'node:fs';
+import { load } from 'js-yaml';
+import { App, Chart } from 'cdk8s';
+import { RedisInstance, RedisInstanceCrd, findYamlFiles, synthesizeToDirectory } from '../../src';
+
+const [layout, fleet, out] = process.argv.slice(2);
+if (process.env.BENCH_REPORT_RSS) process.on('exit', () => process.stderr.write(`RSS ${process.resourceUsage().maxRSS}\n`));
+const define = (app: App) => new RedisInstanceCrd(new Chart(app, 'crds'), 'redisinstances');
+
+if (layout === 'ours') {
+  process.exitCode = synthesizeToDirectory(out, { define, instanceDirs: [fleet] });
+} else if (layout === 'naive') {
+  const app = new App({ outdir: out });
+  define(app);
+  for (const file of findYamlFiles(fleet)) {
+    const manifest: any = load(readFileSync(file, 'utf8'));
+    const chart = new Chart(app, `${manifest.metadata.namespace}-${manifest.metadata.name}`);
+    RedisInstance.fromManifest(chart, manifest.metadata.name, manifest, { file });
+  }
+  app.synth();
+} else {
+  throw new Error(`usage: synth-app.ts ours|naive <fleet dir> <out dir> (got ${String(layout)})`);
+}
