@@ -1,0 +1,67 @@
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+
+/** The line CI (.ci/run) uses; tests print it when redis-server is missing. */
+export const INSTALL_REDIS = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server redis-tools';
+
+export interface RedisBinaries {
+  /** Absolute path of redis-server ($REDIS_SERVER, else `redis-server` on PATH). */
+  readonly server: string;
+  /** Absolute path of redis-cli ($REDIS_CLI, else `redis-cli` on PATH). */
+  readonly cli: string;
+  /** `redis-server --version`, e.g. `Redis server v=7.0.15 sha=... malloc=jemalloc-5.3.0 bits=64 ...`. */
+  readonly version: string;
+  /** Major.minor.patch parsed from `version`. */
+  readonly semver: readonly [number, number, number];
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** `name` or a path: absolute path of an executable, or undefined. */
+export function findExecutable(nameOrPath: string, pathEnv = process.env.PATH ?? ''): string | undefined {
+  if (nameOrPath.includes('/')) {
+    const full = isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath);
+    return executable(full) ? full : undefined;
+  }
+  for (const dir of pathEnv.split(delimiter)) {
+    if (dir && executable(join(dir, nameOrPath))) return join(dir, nameOrPath);
+  }
+  return undefined;
+}
+
+function required(envVar: 'REDIS_SERVER' | 'REDIS_CLI', name: string): string {
+  const wanted = process.env[envVar] || name;
+  const found = findExecutable(wanted);
+  if (found) return found;
+  throw new Error(
+    `${name} not found (${process.env[envVar] ? `$${envVar}=${wanted} is not an executable file` : `not on PATH; $${envVar} is not set`}). `
+    + 'The Redis tests run a real server and do not skip. Install it with:\n'
+    + `  ${INSTALL_REDIS}\n`
+    + `or point $${envVar} at the binary.`,
+  );
+}
+
+let cached: RedisBinaries | undefined;
+
+/**
+ * The Redis binaries the tests run. Throws (the tests fail, loudly) when either is missing,
+ * with the command that installs them.
+ */
+export function redisBinaries(): RedisBinaries {
+  if (cached) return cached;
+  const server = required('REDIS_SERVER', 'redis-server');
+  const cli = required('REDIS_CLI', 'redis-cli');
+  const version = execFileSync(server, ['--version'], { encoding: 'utf8' }).trim();
+  const m = /v=(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m) throw new Error(`cannot read the version of ${server}: "${version}"`);
+  cached = { server, cli, version, semver: [Number(m[1]), Number(m[2]), Number(m[3])] };
+  return cached;
+}
