@@ -146,6 +146,95 @@ describe('connection, discovery and kubeconfig', () => {
   });
 });
 
+describe('resource kinds', () => {
+  const manifests: any[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'team' }, data: { a: '1' } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'team' }, stringData: { password: 'hunter2' } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'x', namespace: 'team' }, spec: { selector: { app: 'x' }, ports: [{ port: 6379 }] } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'x', namespace: 'team' } },
+    { apiVersion: 'v1', kind: 'Event', metadata: { name: 'x', namespace: 'team' }, involvedObject: { kind: 'Pod', name: 'p' }, reason: 'R' },
+    { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'x', namespace: 'team' }, reason: 'R', action: 'A' },
+    { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'x', namespace: 'team' }, spec: { maxUnavailable: 1 } },
+    { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'x' }, provisioner: 'p' },
+    { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'x', namespace: 'team' }, spec: { holderIdentity: 'me' } },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'x', namespace: 'team' },
+      spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } },
+    },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'x', namespace: 'team' }, rules: [] },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'x', namespace: 'team' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'x' },
+      subjects: [{ kind: 'ServiceAccount', name: 'x', namespace: 'team' }],
+    },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'x' }, rules: [] },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'x' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'x' },
+      subjects: [{ kind: 'User', name: 'someone' }],
+    },
+    { ...redisInstance(), metadata: { name: 'x', namespace: 'team' } },
+  ];
+
+  it('creates, reads, lists, replaces and deletes every served kind through KubernetesObjectApi', async () => {
+    for (const m of manifests) {
+      const created = await c.objects.create(m);
+      expect(created.metadata?.uid, `${m.kind}`).toBeDefined();
+      const read = await c.objects.read({ apiVersion: m.apiVersion, kind: m.kind, metadata: { name: 'x', namespace: m.metadata.namespace, ...m.metadata } });
+      const listed = await c.objects.list(m.apiVersion, m.kind, m.metadata.namespace);
+      expect(listed.items.map((i) => i.metadata?.name)).toContain(m.metadata.name);
+      const replaced = await c.objects.replace({ ...read, metadata: { ...read.metadata, labels: { touched: 'yes' } } });
+      expect(replaced.metadata?.labels).toMatchObject({ touched: 'yes' });
+    }
+    expect(server.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'team', name: 'x' })).toMatchObject({
+      type: 'Opaque',
+      data: { password: Buffer.from('hunter2').toString('base64') },
+    });
+    expect(server.get({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', name: 'x' })).toMatchObject({
+      reclaimPolicy: 'Delete',
+      volumeBindingMode: 'Immediate',
+    });
+    for (const m of [...manifests].reverse()) {
+      await c.objects.delete({ apiVersion: m.apiVersion, kind: m.kind, metadata: m.metadata });
+    }
+    expect(server.list('v1', 'ConfigMap')).toEqual([]);
+  });
+
+  it('leases: optimistic locking as leader election uses it', async () => {
+    const lease = await c.coordination.createNamespacedLease({
+      namespace: NS,
+      body: { metadata: { name: 'reconciler' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: new k8s.V1MicroTime() } },
+    });
+    const renewed = await c.coordination.replaceNamespacedLease({
+      name: 'reconciler',
+      namespace: NS,
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'a', renewTime: new k8s.V1MicroTime() } },
+    });
+    expect(Number(renewed.metadata?.resourceVersion)).toBeGreaterThan(Number(lease.metadata?.resourceVersion));
+    const stolen = await apiError(
+      c.coordination.replaceNamespacedLease({ name: 'reconciler', namespace: NS, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'b' } } }),
+    );
+    expect(stolen.body.message).toBe(
+      'Operation cannot be fulfilled on leases.coordination.k8s.io "reconciler": the object has been modified; please apply your changes to the latest version and try again',
+    );
+  });
+
+  it('deletes collections by label selector', async () => {
+    for (const [name, app] of [['a', 'redis'], ['b', 'redis'], ['c', 'web']]) {
+      await c.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name, labels: { app } } } });
+    }
+    await c.core.deleteCollectionNamespacedConfigMap({ namespace: NS, labelSelector: 'app=redis' });
+    expect(server.list('v1', 'ConfigMap', NS).map((x) => x.metadata.name)).toEqual(['c']);
+  });
+});
+
 describe('metadata: uid, resourceVersion, generation', () => {
   it('sets uid, creationTimestamp, resourceVersion and generation on create', async () => {
     const sts = await c.apps.createNamespacedStatefulSet({ namespace: NS, body: redisStatefulSet() });
@@ -371,7 +460,7 @@ describe('StatefulSet update validation', () => {
 
   it.each([
     ['volumeClaimTemplates', [{ op: 'replace', path: '/spec/volumeClaimTemplates/0/spec/resources/requests/storage', value: '2Gi' }]],
-    ['selector', [{ op: 'add', path: '/spec/selector/matchLabels/tier', value: 'db' }]],
+    ['selector', [{ op: 'add', path: '/spec/selector/matchExpressions', value: [{ key: 'app', operator: 'Exists' }] }]],
     ['serviceName', [{ op: 'replace', path: '/spec/serviceName', value: 'other' }]],
     ['podManagementPolicy', [{ op: 'replace', path: '/spec/podManagementPolicy', value: 'Parallel' }]],
     ['revisionHistoryLimit', [{ op: 'replace', path: '/spec/revisionHistoryLimit', value: 3 }]],
@@ -1043,6 +1132,24 @@ describe('StatefulSet controller', () => {
     expect([0, 1, 2].map((i) => pod(`redis-${i}`).metadata.uid)).toEqual(uids);
     expect(pod('redis-2').metadata.ownerReferences[0]).toMatchObject({ uid: recreated.metadata?.uid, controller: true });
     expect(sts().status).toMatchObject({ replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3 });
+  });
+
+  it('starts ordinals at spec.ordinals.start', async () => {
+    await c.apps.createNamespacedStatefulSet({ namespace: NS, body: redisStatefulSet('redis', 2, { ordinals: { start: 3 }, podManagementPolicy: 'Parallel' }) });
+    server.stepStatefulSets();
+    expect(podNames()).toEqual(['redis-3', 'redis-4']);
+    expect(server.list('v1', 'PersistentVolumeClaim', NS).map((p) => p.metadata.name)).toEqual(['data-redis-3', 'data-redis-4']);
+  });
+
+  it('rejects a template whose labels no longer match the selector', async () => {
+    await c.apps.createNamespacedStatefulSet({ namespace: NS, body: redisStatefulSet('redis', 1) });
+    const err = await apiError(
+      c.apps.patchNamespacedStatefulSet({ name: 'redis', namespace: NS, body: { spec: { template: { metadata: { labels: { app: 'other' } } } } } }, MERGE),
+    );
+    expect(err.code).toBe(422);
+    expect(err.body.message).toBe(
+      'StatefulSet.apps "redis" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`',
+    );
   });
 
   it('does nothing for a StatefulSet being deleted or with OnDelete', async () => {

@@ -92,21 +92,24 @@ export class StatefulSetController {
     const name: string = sts.metadata.name;
     const spec = sts.spec ?? {};
     const replicas: number = spec.replicas ?? 1;
+    const start: number = spec.ordinals?.start ?? 0; // ordinals run from start to start+replicas-1
     const updateRevision = `${name}-${templateHash(spec.template)}`;
     this.revisions.set(updateRevision, deepCopy(spec.template));
     const currentRevision: string = sts.status?.currentRevision || updateRevision;
     const monotonic = spec.podManagementPolicy !== 'Parallel';
+    const rolling = spec.updateStrategy?.type === 'RollingUpdate';
+    const partition: number = spec.updateStrategy?.rollingUpdate?.partition ?? 0; // an index from start, as in the controller
 
     this.adoptOrphans(sts);
     const pods = this.ownedPods(sts);
     let acted = false;
 
     // Create missing replicas in ordinal order (OrderedReady: one at a time, each after the previous is Ready).
-    for (let i = 0; i < replicas && !(acted && monotonic); i++) {
+    for (let i = start; i < start + replicas && !(acted && monotonic); i++) {
       const pod = pods.get(i);
       if (!pod) {
-        const partition = getPath(spec, ['updateStrategy', 'rollingUpdate', 'partition']) ?? 0;
-        const useCurrent = spec.updateStrategy?.type === 'RollingUpdate' && i < (partition as number) && this.revisions.has(currentRevision);
+        // Below the partition, a recreated pod comes back at the current revision.
+        const useCurrent = rolling && i - start < partition && this.revisions.has(currentRevision);
         const revision = useCurrent ? currentRevision : updateRevision;
         this.createClaims(sts, i);
         this.createPod(sts, i, revision, this.revisions.get(revision) ?? spec.template);
@@ -117,7 +120,7 @@ export class StatefulSetController {
     }
 
     // Scale down from the highest ordinal (OrderedReady: one at a time, only when all others are Ready).
-    const condemned = [...pods.entries()].filter(([i]) => i >= replicas).sort(([a], [b]) => b - a);
+    const condemned = [...pods.entries()].filter(([i]) => i < start || i >= start + replicas).sort(([a], [b]) => b - a);
     if (!acted && condemned.length > 0) {
       const targets = monotonic ? condemned.slice(0, 1) : condemned;
       const unhealthy = [...pods.values()].some((p) => p !== targets[0][1] && !isRunningAndReady(p));
@@ -133,9 +136,8 @@ export class StatefulSetController {
 
     // Rolling update: replace the highest ordinal not at updateRevision, once everything is Ready.
     const allReady = pods.size === replicas && [...pods.values()].every(isRunningAndReady);
-    if (!acted && spec.updateStrategy?.type === 'RollingUpdate' && allReady) {
-      const partition: number = spec.updateStrategy.rollingUpdate?.partition ?? 0;
-      for (let i = replicas - 1; i >= partition; i--) {
+    if (!acted && rolling && allReady) {
+      for (let i = start + replicas - 1; i >= start + partition; i--) {
         const pod = pods.get(i);
         if (pod && pod.metadata.labels?.[REVISION_LABEL] !== updateRevision) {
           this.store.delete(this.podType, ns, pod.metadata.name);

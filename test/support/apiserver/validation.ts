@@ -62,31 +62,35 @@ function validatePvcSpec(spec: unknown, path: string): FieldError[] {
   return errs;
 }
 
+function validateStatefulSetSpec(spec: Obj | undefined): FieldError[] {
+  const errs: FieldError[] = [];
+  const selector = spec?.selector;
+  const templateLabels = getPath(spec, ['template', 'metadata', 'labels']);
+  if (!isObject(selector) || (!selector.matchLabels && !selector.matchExpressions)) {
+    errs.push({ type: 'FieldValueRequired', field: 'spec.selector', detail: '' });
+  } else {
+    const matchLabels = (selector.matchLabels ?? {}) as Obj;
+    const labels = (isObject(templateLabels) ? templateLabels : {}) as Obj;
+    if (Object.entries(matchLabels).some(([k, v]) => labels[k] !== v)) {
+      errs.push({
+        type: 'FieldValueInvalid',
+        field: 'spec.template.metadata.labels',
+        value: goMap(templateLabels),
+        detail: '`selector` does not match template `labels`',
+      });
+    }
+  }
+  (spec?.volumeClaimTemplates ?? []).forEach((vct: Obj, i: number) =>
+    errs.push(...validatePvcSpec(vct?.spec, `spec.volumeClaimTemplates[${i}].spec`)),
+  );
+  return errs;
+}
+
 /** Validation of a new object (ValidateObjectMeta + the kind's Validate). */
 export function validateCreate(rt: ResourceType, obj: Obj): FieldError[] {
   const errs = validateName(rt, obj.metadata.name);
   const spec = isObject(obj.spec) ? obj.spec : undefined;
-  if (rt.group === 'apps' && rt.kind === 'StatefulSet') {
-    const selector = spec?.selector;
-    const templateLabels = getPath(spec, ['template', 'metadata', 'labels']);
-    if (!isObject(selector) || (!selector.matchLabels && !selector.matchExpressions)) {
-      errs.push({ type: 'FieldValueRequired', field: 'spec.selector', detail: '' });
-    } else {
-      const matchLabels = (selector.matchLabels ?? {}) as Obj;
-      const labels = (isObject(templateLabels) ? templateLabels : {}) as Obj;
-      if (Object.entries(matchLabels).some(([k, v]) => labels[k] !== v)) {
-        errs.push({
-          type: 'FieldValueInvalid',
-          field: 'spec.template.metadata.labels',
-          value: goMap(templateLabels),
-          detail: '`selector` does not match template `labels`',
-        });
-      }
-    }
-    (spec?.volumeClaimTemplates ?? []).forEach((vct: Obj, i: number) =>
-      errs.push(...validatePvcSpec(vct?.spec, `spec.volumeClaimTemplates[${i}].spec`)),
-    );
-  }
+  if (rt.group === 'apps' && rt.kind === 'StatefulSet') errs.push(...validateStatefulSetSpec(spec));
   if (rt.group === '' && rt.kind === 'PersistentVolumeClaim') errs.push(...validatePvcSpec(spec, 'spec'));
   return errs;
 }
@@ -166,6 +170,7 @@ export function validateUpdate(rt: ResourceType, oldObj: Obj, newObj: Obj): Fiel
     });
   }
   const key = `${rt.group}/${rt.kind}`;
+  if (key === 'apps/StatefulSet') errs.push(...validateStatefulSetSpec(newObj.spec));
   if (key === 'apps/StatefulSet' && !deepEqual(withoutKeys(oldObj.spec, STS_MUTABLE), withoutKeys(newObj.spec, STS_MUTABLE))) {
     errs.push({
       type: 'FieldValueForbidden',

@@ -1,0 +1,378 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1Container } from '@kubernetes/client-node';
+import { RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
+import { findExecutable, redisBinaries, type RedisBinaries } from './binaries';
+import {
+  configMapFiles, containerPort, dataVolumeName, hostPath, mountTable, podName, podSpec, primaryDnsName, redisContainer,
+  remapCommandPaths, remapPrimaryEnv, remapProbeCommand, remapRedisConf, resolveEnv, type RenderedPodSource, type Secrets,
+} from './seam';
+
+/** PATH inside our "containers": the harness's bin folder first, then the usual system folders. */
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface StartPodOptions {
+  /** Secrets the pod's `secretKeyRef`s read, by name then key. */
+  readonly secrets?: Secrets;
+  /** Reuse this data folder (the pod's PersistentVolume), e.g. to restart a pod. @default - a new empty folder */
+  readonly dataDir?: string;
+  /** Port of pod 0 on this machine; required for ordinals > 0. @default - this pod's own port */
+  readonly primaryPort?: number;
+  /**
+   * Record the argument list (read from /proc) of every external program the init
+   * script and the probes run, and of the shell that ran it; see `RedisPod.execLog`.
+   * @default false
+   */
+  readonly recordExecs?: boolean;
+  /** How long the server may take to answer PING. @default 10000 */
+  readonly readyTimeoutMs?: number;
+}
+
+export interface ContainerRun {
+  readonly container: string;
+  /** The argument list the process was started with. */
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ProbeResult {
+  /** null when the probe timed out (the kubelet counts that as a failure). */
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface StopResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** One pod of a rendered StatefulSet, running on this machine. */
+export interface RedisPod {
+  /** `<statefulset>-<ordinal>`. */
+  readonly name: string;
+  readonly ordinal: number;
+  /** The port the server listens on, on 127.0.0.1. */
+  readonly port: number;
+  /** Process id of redis-server. */
+  readonly pid: number;
+  /** The data folder (the pod's PersistentVolume): pass it to startRedisPod again to restart. */
+  readonly dataDir: string;
+  /** The pod's temp folder: volumes, bin folder, logs. */
+  readonly root: string;
+  /** redis.conf as written into the ConfigMap volume (remapped). */
+  readonly configPath: string;
+  /** The runtime include the init container wrote. */
+  readonly runtimeConf: string;
+  /** The init containers, as they ran. */
+  readonly init: readonly ContainerRun[];
+  /** The redis container's command line, as started. */
+  readonly argv: readonly string[];
+  /** The redis container's environment (without PATH/HOME/HOSTNAME). */
+  readonly env: Readonly<Record<string, string>>;
+  /** True until redis-server has exited. */
+  readonly alive: boolean;
+  /** Everything redis-server wrote to stdout and stderr. */
+  logs(): string;
+  /** With `recordExecs`: each recorded program's argv and its parent's, NULs shown as spaces. */
+  execLog(): string;
+  /** Send `signal` (the kubelet sends SIGTERM) and wait until the process is gone (SIGKILL after 10 s). */
+  stop(signal?: NodeJS.Signals): Promise<StopResult>;
+  /** Run the rendered readiness or liveness command against this pod, as the kubelet would. */
+  runProbe(kind: 'readiness' | 'liveness', options?: { readonly env?: Readonly<Record<string, string>> }): Promise<ProbeResult>;
+}
+
+/** The init container failed: the kubelet would not start the redis container. */
+export class InitContainerError extends Error {
+  constructor(readonly run: ContainerRun) {
+    super(`init container "${run.container}" exited with ${run.exitCode}: ${run.stderr.trim() || run.stdout.trim()}`);
+    this.name = 'InitContainerError';
+  }
+}
+
+const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+const cleanups = new Set<() => Promise<void>>();
+
+// Last resort if a test run dies without its afterEach: no server outlives the test process.
+process.on('exit', () => {
+  for (const child of live) {
+    try { child.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Run `fn` in cleanupRedisPods (e.g. closing clients before their servers stop). */
+export function onCleanup(fn: () => Promise<void>): void {
+  cleanups.add(fn);
+}
+
+/** Stop every server the harness started and remove every folder it made. Call in afterEach. */
+export async function cleanupRedisPods(): Promise<void> {
+  for (const fn of [...cleanups]) {
+    cleanups.delete(fn);
+    await fn().catch(() => undefined);
+  }
+  await Promise.all([...live].map((child) => killAndWait(child, 'SIGKILL', 5_000)));
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+/** A temp folder removed by cleanupRedisPods. */
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** A port that was free on 127.0.0.1 a moment ago (startRedisPod retries if it was taken meanwhile). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess): Promise<StopResult> {
+  if (exited(child)) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+async function killAndWait(child: ChildProcess, signal: NodeJS.Signals, killAfterMs: number): Promise<StopResult> {
+  if (!exited(child)) child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  try {
+    return await waitForExit(child);
+  } finally {
+    clearTimeout(timer);
+    live.delete(child);
+  }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The pod's bin folder: `redis-server` and `redis-cli` (the binaries under test, so
+ * $REDIS_SERVER / $REDIS_CLI apply while the rendered commands stay as they are). With
+ * `record`, every program the scripts may run is a small shell wrapper that appends its own
+ * /proc/<pid>/cmdline and its parent's to the log, then execs the real program.
+ */
+function makeBinDir(root: string, bins: RedisBinaries, record?: { readonly log: string; readonly scripts: readonly string[] }): string {
+  const bin = join(root, 'bin');
+  mkdirSync(bin);
+  symlinkSync(bins.server, join(bin, 'redis-server'));
+  if (!record) {
+    symlinkSync(bins.cli, join(bin, 'redis-cli'));
+    return bin;
+  }
+  const cat = findExecutable('cat', SYSTEM_PATH);
+  if (!cat) throw new Error('cat not found');
+  const real = new Map<string, string>([['redis-cli', bins.cli]]);
+  for (const word of new Set(record.scripts.join('\n').match(/[A-Za-z_][A-Za-z0-9_.-]*/g) ?? [])) {
+    if (word === 'sh' || word === 'redis-server' || real.has(word)) continue;
+    const found = findExecutable(word, SYSTEM_PATH);
+    if (found) real.set(word, found);
+  }
+  for (const [name, target] of real) {
+    const wrapper = join(bin, name);
+    writeFileSync(wrapper, [
+      '#!/bin/sh',
+      `{ ${cat} /proc/$$/cmdline; echo; ${cat} /proc/$PPID/cmdline; echo; } >> ${shellQuote(record.log)}`,
+      `exec ${shellQuote(target)} "$@"`,
+      '',
+    ].join('\n'));
+    chmodSync(wrapper, 0o755);
+  }
+  return bin;
+}
+
+/** Run a process to completion, collecting its output. */
+function runToCompletion(argv: readonly string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    child.once('error', (e) => { clearTimeout(timer); live.delete(child); reject(e); });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      live.delete(child);
+      resolve({ exitCode: timedOut ? null : code, stdout, stderr });
+    });
+  });
+}
+
+/** One inline PING on a fresh connection: the first reply line, or undefined if it cannot connect. */
+function pingOnce(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const conn = createConnection({ host: '127.0.0.1', port });
+    let reply = '';
+    conn.setTimeout(1_000, () => conn.destroy());
+    conn.on('connect', () => conn.write('PING\r\n'));
+    conn.on('data', (chunk) => {
+      reply += chunk.toString('utf8');
+      const end = reply.indexOf('\r\n');
+      if (end >= 0) {
+        conn.end();
+        resolve(reply.slice(0, end));
+      }
+    });
+    conn.on('error', () => resolve(undefined));
+    conn.on('close', () => resolve(undefined));
+  });
+}
+
+/** Until the server answers PING (PONG, or NOAUTH with a password) or exits. */
+async function waitUntilServing(child: ChildProcess, port: number, timeoutMs: number, logs: () => string): Promise<'serving' | 'exited'> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exited(child)) return 'exited';
+    const reply = await pingOnce(port);
+    if (reply === '+PONG' || reply?.startsWith('-NOAUTH')) return 'serving';
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms; its output:\n${logs()}`);
+}
+
+/**
+ * Start pod `ordinal` of a rendered StatefulSet the way the kubelet would: make its
+ * volumes (the ConfigMap's files, the emptyDirs, the data claim), run each init container's
+ * command with its env, then the redis container's command, and wait until it serves.
+ * Only the seam (see index.ts) differs from the pod.
+ */
+export async function startRedisPod(source: RenderedPodSource, ordinal: number, options: StartPodOptions = {}): Promise<RedisPod> {
+  const bins = redisBinaries();
+  const { statefulSet: sts, configMap } = source;
+  const spec = podSpec(sts);
+  const name = podName(sts, ordinal);
+  const namespace = sts.metadata?.namespace ?? 'default';
+  const secrets = options.secrets ?? {};
+  const cport = containerPort(sts);
+  if (ordinal > 0 && options.primaryPort === undefined) throw new Error(`pod ${name} replicates from pod 0: pass primaryPort`);
+
+  const root = makeTempDir(`redis-pod-${name}-`);
+  const volumeDirs: Record<string, string> = {};
+  let configVolume: string | undefined;
+  for (const volume of spec.volumes ?? []) {
+    const dir = join(root, 'volumes', volume.name);
+    mkdirSync(dir, { recursive: true });
+    if (volume.configMap) {
+      if (volume.configMap.name !== configMap.metadata?.name) {
+        throw new Error(`volume ${volume.name} mounts ConfigMap "${volume.configMap.name}", not the rendered "${configMap.metadata?.name}"`);
+      }
+      configVolume = volume.name;
+    } else if (!volume.emptyDir) {
+      throw new Error(`volume ${volume.name}: only configMap and emptyDir volumes are supported by the test harness`);
+    }
+    volumeDirs[volume.name] = dir;
+  }
+  if (!configVolume) throw new Error(`the pod does not mount ConfigMap ${configMap.metadata?.name}`);
+  const dataVolume = dataVolumeName(sts);
+  const dataDir = options.dataDir ?? join(root, 'volumes', dataVolume);
+  mkdirSync(dataDir, { recursive: true });
+  volumeDirs[dataVolume] = dataDir;
+
+  const redis = redisContainer(sts);
+  const redisMounts = mountTable(redis.volumeMounts, volumeDirs);
+  const dataMount = redisMounts.find((m) => m.volume === dataVolume);
+  if (!dataMount) throw new Error(`the redis container does not mount the data volume ${dataVolume}`);
+
+  const execLogPath = join(root, 'exec.log');
+  const commandOf = (c: V1Container) => [...(c.command ?? []), ...(c.args ?? [])];
+  const scripts = [
+    ...(spec.initContainers ?? []).flatMap(commandOf),
+    ...(redis.readinessProbe?.exec?.command ?? []),
+    ...(redis.livenessProbe?.exec?.command ?? []),
+  ];
+  const bin = makeBinDir(root, bins, options.recordExecs ? { log: execLogPath, scripts } : undefined);
+  const baseEnv = { PATH: `${bin}:${SYSTEM_PATH}`, HOME: root, HOSTNAME: name };
+
+  let port = await freePort();
+  const primaryPort = () => options.primaryPort ?? port;
+
+  // Init containers, in order; each must succeed, as the kubelet requires.
+  const init: ContainerRun[] = [];
+  for (const container of spec.initContainers ?? []) {
+    const mounts = mountTable(container.volumeMounts, volumeDirs);
+    const env = {
+      ...remapPrimaryEnv(resolveEnv(container.env, { name, namespace, secrets }), {
+        dnsName: primaryDnsName(sts), containerPort: cport, primaryPort: primaryPort(),
+      }),
+      // The seam: where the runtime volume is on this machine (the script honours RUNTIME_CONF).
+      RUNTIME_CONF: hostPath(mounts, RUNTIME_CONFIG_FILE),
+    };
+    const argv = commandOf(container);
+    const result = await runToCompletion(argv, { ...baseEnv, ...env }, root, 30_000);
+    const run: ContainerRun = { container: container.name, argv, env, ...result };
+    init.push(run);
+    if (result.exitCode !== 0) throw new InitContainerError(run);
+  }
+
+  const runtimeConf = hostPath(redisMounts, RUNTIME_CONFIG_FILE);
+  const redisEnv = resolveEnv(redis.env, { name, namespace, secrets });
+  const argv = remapCommandPaths(commandOf(redis), redisMounts);
+  const configPath = argv.find((a) => a.startsWith(volumeDirs[configVolume!])) ?? '';
+
+  for (let attempt = 1; ; attempt++) {
+    const files = configMapFiles(configMap, (conf) => remapRedisConf(conf, {
+      dataMountPath: dataMount.mountPath, dataDir, containerPort: cport, port, runtimeConf,
+    }));
+    for (const [file, content] of Object.entries(files)) writeFileSync(join(volumeDirs[configVolume], file), content);
+
+    const child = spawn(argv[0], argv.slice(1), { env: { ...baseEnv, ...redisEnv }, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => { output += c.toString('utf8'); });
+    child.stderr!.on('data', (c: Buffer) => { output += c.toString('utf8'); });
+    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+    const state = await Promise.race([
+      waitUntilServing(child, port, options.readyTimeoutMs ?? 10_000, () => output),
+      spawnError.then((e) => { throw e; }),
+    ]);
+    if (state === 'exited') {
+      await waitForExit(child);
+      live.delete(child);
+      if (/Address already in use/.test(output) && attempt < 3) {
+        port = await freePort();
+        continue;
+      }
+      throw new Error(`redis-server (pod ${name}) exited with ${child.exitCode ?? child.signalCode} before serving; its output:\n${output}`);
+    }
+
+    const finalPort = port;
+    return {
+      name, ordinal, port: finalPort, pid: child.pid!, dataDir, root, configPath, runtimeConf, init, argv, env: redisEnv,
+      get alive() { return !exited(child); },
+      logs: () => output,
+      execLog: () => (existsSync(execLogPath) ? readFileSync(execLogPath, 'utf8').replace(/\0/g, ' ') : ''),
+      stop: (signal: NodeJS.Signals = 'SIGTERM') => killAndWait(child, signal, 10_000),
+      runProbe: async (kind, probeOptions = {}) => {
+        const probe = kind === 'readiness' ? redis.readinessProbe : redis.livenessProbe;
+        if (!probe?.exec?.command) throw new Error(`the redis container has no exec ${kind} probe`);
+        const command = remapProbeCommand(probe.exec.command, cport, finalPort);
+        const env = { ...baseEnv, ...redisEnv, ...probeOptions.env };
+        return runToCompletion(command, env, root, (probe.timeoutSeconds ?? 1) * 1000);
+      },
+    };
+  }
+}

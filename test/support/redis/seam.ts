@@ -1,0 +1,176 @@
+/**
+ * The seam, as pure functions: how a rendered pod maps onto this machine. Each function
+ * changes only what it names and throws when what it expects to change is not there, so a
+ * change to the rendered objects cannot slip past the tests by silently not matching.
+ */
+import type { V1ConfigMap, V1Container, V1EnvVar, V1StatefulSet, V1VolumeMount } from '@kubernetes/client-node';
+import { CONFIG_FILE, RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
+import { quoteConfArg, rewriteConfLines } from '../../../src/redis-conf/verify';
+import { CONTAINER_NAME } from '../../../src/render/instance';
+
+/** What the tests run: a StatefulSet and its ConfigMap, as renderInstance (or dist/) gives them. */
+export interface RenderedPodSource {
+  readonly statefulSet: V1StatefulSet;
+  readonly configMap: V1ConfigMap;
+}
+
+/** Secrets by name, then key: what `secretKeyRef` reads. */
+export type Secrets = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+export function podSpec(sts: V1StatefulSet) {
+  const spec = sts.spec?.template?.spec;
+  if (!spec) throw new Error(`StatefulSet ${sts.metadata?.name} has no pod template spec`);
+  return spec;
+}
+
+/** The redis container of the pod template. */
+export function redisContainer(sts: V1StatefulSet): V1Container {
+  const container = podSpec(sts).containers.find((c) => c.name === CONTAINER_NAME);
+  if (!container) throw new Error(`StatefulSet ${sts.metadata?.name} has no container "${CONTAINER_NAME}"`);
+  return container;
+}
+
+/** The port Redis listens on in the pod: the redis container's port named `redis`. */
+export function containerPort(sts: V1StatefulSet): number {
+  const port = redisContainer(sts).ports?.find((p) => p.name === 'redis')?.containerPort;
+  if (!port) throw new Error(`the redis container of ${sts.metadata?.name} has no port named "redis"`);
+  return port;
+}
+
+/** `<statefulset>-<ordinal>`, as the StatefulSet controller names pods. */
+export function podName(sts: V1StatefulSet, ordinal: number): string {
+  return `${sts.metadata!.name}-${ordinal}`;
+}
+
+/** Pod 0's stable DNS name through the governing Service: the only name our "DNS" resolves. */
+export function primaryDnsName(sts: V1StatefulSet): string {
+  return `${podName(sts, 0)}.${sts.spec!.serviceName}.${sts.metadata!.namespace}.svc`;
+}
+
+/** The name of the volume behind the data claim (the StatefulSet's only volumeClaimTemplate). */
+export function dataVolumeName(sts: V1StatefulSet): string {
+  const templates = sts.spec?.volumeClaimTemplates ?? [];
+  if (templates.length !== 1) throw new Error(`expected one volumeClaimTemplate, got ${templates.length}`);
+  return templates[0].metadata!.name!;
+}
+
+/** A container's mounts, each mapped to the host folder that stands for its volume. */
+export interface Mount {
+  readonly mountPath: string;
+  readonly hostDir: string;
+  readonly volume: string;
+}
+
+export function mountTable(mounts: readonly V1VolumeMount[] | undefined, volumeDirs: Readonly<Record<string, string>>): Mount[] {
+  return (mounts ?? []).map((m) => {
+    const hostDir = volumeDirs[m.name];
+    if (!hostDir) throw new Error(`volumeMount ${m.mountPath} refers to volume "${m.name}", which the pod does not have`);
+    return { mountPath: m.mountPath, hostDir, volume: m.name };
+  });
+}
+
+/**
+ * Where a container path lives on the host: under the longest mount that contains it.
+ * A path outside every mount throws: with readOnlyRootFilesystem the pod could not write
+ * it, and it would not survive a restart or be shared between containers either.
+ */
+export function hostPath(mounts: readonly Mount[], containerPath: string): string {
+  const mount = mounts
+    .filter((m) => containerPath === m.mountPath || containerPath.startsWith(`${m.mountPath.replace(/\/$/, '')}/`))
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  if (!mount) throw new Error(`${containerPath} is not on any volume mount (${mounts.map((m) => m.mountPath).join(', ') || 'none'})`);
+  return mount.hostDir + containerPath.slice(mount.mountPath.replace(/\/$/, '').length);
+}
+
+/** A container's env as the kubelet resolves it: literal values, the pod name, Secret keys. */
+export function resolveEnv(
+  env: readonly V1EnvVar[] | undefined,
+  pod: { readonly name: string; readonly namespace: string; readonly secrets: Secrets },
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of env ?? []) {
+    if (e.value !== undefined) out[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef) {
+      const field = e.valueFrom.fieldRef.fieldPath;
+      if (field === 'metadata.name') out[e.name] = pod.name;
+      else if (field === 'metadata.namespace') out[e.name] = pod.namespace;
+      else throw new Error(`env ${e.name}: fieldRef ${field} is not supported by the test harness`);
+    } else if (e.valueFrom?.secretKeyRef) {
+      const { name, key, optional } = e.valueFrom.secretKeyRef;
+      const value = name === undefined ? undefined : pod.secrets[name]?.[key];
+      if (value !== undefined) out[e.name] = value;
+      else if (!optional) throw new Error(`env ${e.name}: Secret "${name}" has no key "${key}" (pass it in secrets); the kubelet would not start the pod`);
+    } else if (!e.valueFrom) out[e.name] = '';
+    else throw new Error(`env ${e.name}: this valueFrom is not supported by the test harness`);
+  }
+  return out;
+}
+
+/**
+ * The init container's env with the primary's address resolved: PRIMARY_HOST must be pod
+ * 0's DNS name (it becomes 127.0.0.1) and PRIMARY_PORT the container port (it becomes pod
+ * 0's port on this machine). Nothing else changes.
+ */
+export function remapPrimaryEnv(
+  env: Readonly<Record<string, string>>,
+  expected: { readonly dnsName: string; readonly containerPort: number; readonly primaryPort: number },
+): Record<string, string> {
+  if (!('PRIMARY_HOST' in env) && !('PRIMARY_PORT' in env)) return { ...env };
+  if (env.PRIMARY_HOST !== expected.dnsName) {
+    throw new Error(`PRIMARY_HOST is "${env.PRIMARY_HOST}"; only pod 0's stable name "${expected.dnsName}" resolves`);
+  }
+  if (env.PRIMARY_PORT !== String(expected.containerPort)) {
+    throw new Error(`PRIMARY_PORT is "${env.PRIMARY_PORT}", not the container port ${expected.containerPort}`);
+  }
+  return { ...env, PRIMARY_HOST: '127.0.0.1', PRIMARY_PORT: String(expected.primaryPort) };
+}
+
+/**
+ * redis.conf as the test runs it: exactly these lines change, one for one.
+ * - `dir <data mount>` → the pod's data folder on this machine;
+ * - `port <container port>` → a free port;
+ * - `bind 0.0.0.0` → `bind 127.0.0.1`: a test server (protected-mode off, often no
+ *   password) must not be reachable from the network;
+ * - `include /run/redis/runtime.conf` → where the init container wrote it on this machine.
+ */
+export function remapRedisConf(conf: string, to: {
+  readonly dataMountPath: string; readonly dataDir: string;
+  readonly containerPort: number; readonly port: number;
+  readonly runtimeConf: string;
+}): string {
+  return rewriteConfLines(conf, [
+    [`dir ${to.dataMountPath}`, `dir ${quoteConfArg(to.dataDir)}`],
+    [`port ${to.containerPort}`, `port ${to.port}`],
+    ['bind 0.0.0.0', 'bind 127.0.0.1'],
+    [`include ${RUNTIME_CONFIG_FILE}`, `include ${quoteConfArg(to.runtimeConf)}`],
+  ]);
+}
+
+/**
+ * A probe's exec command with `-p <container port>` (exactly once) pointed at `port`.
+ * Only `sh -c <script>` commands are expected.
+ */
+export function remapProbeCommand(command: readonly string[] | undefined, containerPort: number, port: number): string[] {
+  if (!command || command.length !== 3 || command[0] !== 'sh' || command[1] !== '-c') {
+    throw new Error(`expected a probe command ["sh", "-c", script], got ${JSON.stringify(command)}`);
+  }
+  const flag = new RegExp(`(^|\\s)-p ${containerPort}(?=\\s|$)`, 'g');
+  const found = command[2].match(flag)?.length ?? 0;
+  if (found !== 1) throw new Error(`expected "-p ${containerPort}" once in the probe command, found it ${found} times: ${command[2]}`);
+  return ['sh', '-c', command[2].replace(flag, `$1-p ${port}`)];
+}
+
+/**
+ * A container command with every absolute path argument mapped to the host; each must be
+ * on a volume mount (the ConfigMap's redis.conf is).
+ */
+export function remapCommandPaths(command: readonly string[], mounts: readonly Mount[]): string[] {
+  return command.map((arg) => (arg.startsWith('/') ? hostPath(mounts, arg) : arg));
+}
+
+/** The ConfigMap's files, as the kubelet would project them into the volume. */
+export function configMapFiles(configMap: V1ConfigMap, remapConf: (conf: string) => string): Record<string, string> {
+  const data = configMap.data ?? {};
+  if (data[CONFIG_FILE] === undefined) throw new Error(`ConfigMap ${configMap.metadata?.name} has no ${CONFIG_FILE}`);
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, k === CONFIG_FILE ? remapConf(v) : v]));
+}
