@@ -207,6 +207,20 @@ describe('resource kinds', () => {
     expect(server.list('v1', 'ConfigMap')).toEqual([]);
   });
 
+  it('serves registered custom resources (here cluster-scoped, without a status subresource)', async () => {
+    server.registerCustomResource({ group: 'example.com', version: 'v1alpha1', plural: 'widgets', kind: 'Widget', namespaced: false, statusSubresource: false });
+    const args = { group: 'example.com', version: 'v1alpha1', plural: 'widgets' };
+    const w = (await c.custom.createClusterCustomObject({
+      ...args,
+      body: { apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1 }, status: { ok: true } },
+    })) as any;
+    expect(w.status).toEqual({ ok: true }); // kept: no status subresource
+    const patched = (await c.custom.patchClusterCustomObject({ ...args, name: 'w', body: { status: { ok: false } } }, MERGE)) as any;
+    expect(patched.metadata.generation).toBe(2); // any non-metadata change counts without a status subresource
+    expect((await raw('GET', '/apis/example.com/v1alpha1/widgets/w/status')).status).toBe(404);
+    expect((await raw('GET', '/apis/example.com/v1alpha1')).body.resources.map((r: any) => r.name)).toEqual(['widgets']);
+  });
+
   it('leases: optimistic locking as leader election uses it', async () => {
     const lease = await c.coordination.createNamespacedLease({
       namespace: NS,

@@ -100,6 +100,8 @@ export interface ObjectRef {
 export interface TestApiServerOptions {
   /** Pods created by the StatefulSet controller are Ready at once. Default false. */
   autoReadyPods?: boolean;
+  /** Custom resources to serve besides RedisInstance (same as calling registerCustomResource). */
+  customResources?: CustomResourceDefinition[];
 }
 
 export interface TestApiServer {
@@ -146,6 +148,7 @@ export interface TestApiServer {
 
 export async function startTestApiServer(opts: TestApiServerOptions = {}): Promise<TestApiServer> {
   const registry = new ResourceRegistry();
+  for (const crd of opts.customResources ?? []) registry.registerCustomResource(crd);
   const store = new Store(registry);
   store.ensureNamespace('default');
   store.ensureNamespace('kube-system');

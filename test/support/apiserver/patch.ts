@@ -138,7 +138,11 @@ export function jsonPatch(doc: unknown, patch: unknown): unknown {
           } catch {
             actual = undefined;
           }
-          if (!deepEqual(actual, op.value ?? null)) throw new NotApplicable(`testing value ${String(op.path)} failed`);
+          // evanphx/json-patch: testing a missing member against null succeeds.
+          const expected = op.value ?? null;
+          if (!(actual === undefined && expected === null) && !deepEqual(actual, expected)) {
+            throw new NotApplicable(`testing value ${String(op.path)} failed`);
+          }
           break;
         }
         default:

@@ -22,8 +22,11 @@ import { isObject, type Obj } from './util';
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0' };
 
 export interface Fault {
+  /** Matches the HTTP method (any case); all methods when omitted. */
   method?: string;
+  /** Matches the URL path (without the query string): substring or RegExp; all paths when omitted. */
   pathIncludes?: string | RegExp;
+  /** How many matching requests fail; later ones go through. */
   count: number;
   kind: 500 | 429 | 503 | 'timeout' | 'reset';
   retryAfterSeconds?: number;
@@ -63,7 +66,8 @@ export class ApiHttpServer {
   ) {
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((e) => {
-        if (!res.headersSent) this.send(res, internalError(String(e)).code, internalError(String(e)).body);
+        const err = internalError(String(e));
+        if (!res.headersSent) this.send(res, err.code, err.body);
       });
     });
   }

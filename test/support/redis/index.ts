@@ -1,0 +1,58 @@
+/**
+ * Test harness: run the Redis pods that redis-gitops renders, with a real redis-server, on
+ * this machine.
+ *
+ * ## The seam
+ * The tests run the exact bytes and commands the construct renders (renderInstance, or the
+ * dist/ files `synthesize` writes). `startRedisPod(rendered, ordinal)` does what the
+ * kubelet does for pod `<statefulset>-<ordinal>`:
+ *
+ * 1. Volumes: a temp folder per volume; the ConfigMap volume gets each `data` key as a file,
+ *    emptyDirs start empty, the data claim is a folder that outlives the process (pass
+ *    `dataDir` to restart a pod on the same "PersistentVolume"). Every container path the
+ *    pod uses must lie on one of its volume mounts, or the harness throws.
+ * 2. Init containers, in order: their `command` + `args` verbatim (`sh -c <script>`) with
+ *    the env the StatefulSet gives them, resolved like the kubelet does
+ *    (POD_NAME=<statefulset>-<ordinal> from the fieldRef, literal values, Secret keys from
+ *    the `secrets` option). A non-zero exit throws InitContainerError.
+ * 3. The redis container's command (`redis-server <config path>`) with its env (with auth,
+ *    REDISCLI_AUTH from the Secret), then wait until it answers PING.
+ * 4. `runProbe('readiness' | 'liveness')` runs the rendered exec command (`sh -c ...`) with
+ *    the redis container's env, and its timeoutSeconds.
+ *
+ * The only differences from a pod, each done by a small function in seam.ts that changes
+ * exactly what it names and throws if it is not there:
+ * - Data directory: the line `dir /data` (the data volume's mount path) → the temp data
+ *   folder.
+ * - Port: the line `port 6379` (the container port named `redis`) → a free port, and
+ *   `-p 6379` in each probe command → that port.
+ * - Listening address: the line `bind 0.0.0.0` → `bind 127.0.0.1`, so that a test server
+ *   (protected-mode off, often without a password) is not reachable from the network.
+ * - Config and runtime paths: paths on volume mounts map to the volume folders: the
+ *   container command's `/usr/local/etc/redis/redis.conf`, the line
+ *   `include /run/redis/runtime.conf`, and the init script's output through the RUNTIME_CONF
+ *   env var (which the script honours; it is the only env var the harness adds, besides
+ *   PATH, HOME and HOSTNAME which every container has).
+ * - Cluster DNS: the init container's PRIMARY_HOST must be pod 0's stable name
+ *   `<statefulset>-0.<serviceName>.<namespace>.svc` and resolves to 127.0.0.1;
+ *   PRIMARY_PORT must be the container port and becomes pod 0's port here.
+ * - Binaries: PATH starts with a per-pod bin folder where `redis-server` and `redis-cli`
+ *   link to $REDIS_SERVER / $REDIS_CLI (default: the ones on PATH), so the rendered
+ *   commands run unchanged. `sh` is the machine's /bin/sh (dash on Debian; the images use
+ *   dash or busybox ash). The processes run as the test's user, not UID 999.
+ * With `recordExecs`, every program the init script and the probes exec is a wrapper that
+ * logs its own and its parent's /proc/<pid>/cmdline before exec'ing the real one, so the
+ * tests can check that no argument list ever holds the password.
+ *
+ * Servers listen on 127.0.0.1 only; everything lives under os.tmpdir(). Call
+ * `cleanupRedisPods()` in afterEach: it closes clients, kills servers and removes folders
+ * (a process 'exit' hook SIGKILLs whatever is left). Without redis-server or redis-cli,
+ * `redisBinaries()` throws with the apt-get line that installs them: the tests fail, they do
+ * not skip.
+ */
+export * from './binaries';
+export * from './seam';
+export * from './pod';
+export * from './client';
+export * from './examples';
+export { rewriteConfLines, quoteConfArg } from '../../../src/redis-conf/verify';
