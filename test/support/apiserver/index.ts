@@ -73,7 +73,11 @@
  * of their listed media types), so the body must be an RFC 6902 array. To send a merge patch,
  * pass `setHeaderOptions('Content-Type', PatchStrategy.MergePatch)` as the call's options, e.g.
  * `apps.patchNamespacedStatefulSet({ name, namespace, body }, setHeaderOptions('Content-Type',
- * PatchStrategy.MergePatch))`. `KubernetesObjectApi.patch` defaults to strategic merge patch.
+ * PatchStrategy.MergePatch))`. The same holds for `CustomObjectsApi.patch*CustomObject*` (which
+ * offers only json-patch and merge-patch). `KubernetesObjectApi.patch` defaults to strategic merge
+ * patch (rejected with 415 for custom resources) and takes the content type as its 6th argument.
+ * The typed `delete*` methods decode every answer as a V1Status, so the object returned for a
+ * pending deletion (deletionTimestamp, finalizers) is not visible through them.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
