@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, processIO, type CliIO } from './io';
+import { PACKAGE_VERSION } from '../version';
 
 /** What a command gets: where to write, and how to report its exit code. */
 export interface CommandContext {
@@ -23,6 +24,7 @@ export function makeProgram(ctx: CommandContext): Command {
   const output = { writeOut: (s: string) => ctx.io.stdout(s), writeErr: (s: string) => ctx.io.stderr(s) };
   const program = new Command('redis-gitops')
     .description('Declarative Redis on Kubernetes for GitOps: synthesize, check and reconcile RedisInstances.')
+    .version(PACKAGE_VERSION)
     .configureOutput(output)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
