@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main';
 import { PACKAGE_VERSION } from '../../src/version';
-import type { CliIO } from '../../src/cli/io';
-
-export function captureIO(): CliIO & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {}, cwd: process.cwd() };
-}
+import { captureIO } from '../support/cli';
 
 describe('redis-gitops CLI', () => {
   it('prints the package version', async () => {
