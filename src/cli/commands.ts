@@ -1,2 +1,4 @@
 /** Every command of the bin, registered in help order. One import per file under src/cli/. */
+import './plan';
+import './reconcile';
 export {};

@@ -1,0 +1,86 @@
+import type { V1ObjectMeta, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance } from '../api/types';
+import { validateRedisInstance, type ValidationIssue } from '../api/validate';
+import { renderInstance, type RenderedInstance } from '../render/instance';
+
+/**
+ * Desired state of one RedisInstance as read from the cluster: the objects the construct
+ * renders for Git (the same builders, never a copy), plus the pieces only known at run
+ * time: ownerReferences to the live RedisInstance and the hash of the auth Secret.
+ */
+
+/**
+ * Pod-template annotation: a salted SHA-256 of the password in the auth Secret. A new
+ * password changes it, so the StatefulSet rolls its pods. It is the only run-time-only
+ * field of the pod template: Argo CD must ignore it (see docs/reconciler.md).
+ */
+export const SECRET_HASH_ANNOTATION = 'redis.github.com/secret-hash';
+
+export type DesiredState =
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[] }
+  | { readonly ok: true; readonly resolved: ResolvedRedisInstance; readonly objects: RenderedInstance };
+
+export interface DesiredContext {
+  /** secretHash() of the auth Secret; absent when the instance has no auth or the Secret was not found. */
+  readonly secretHash?: string;
+}
+
+/** The ownerReference every child carries: deleting the instance garbage-collects them. */
+export function ownerReference(obj: RedisInstanceObject): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: obj.metadata.name,
+    uid: obj.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function owned<T extends { metadata?: V1ObjectMeta }>(object: T, owner: V1OwnerReference): T {
+  const copy = structuredClone(object);
+  copy.metadata = { ...copy.metadata, ownerReferences: [owner] };
+  return copy;
+}
+
+/**
+ * Validate a RedisInstance read from the cluster and build what should exist for it.
+ * The volumeClaimTemplates get no ownerReference: claims must outlive the instance.
+ */
+export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): DesiredState {
+  const result = validateRedisInstance(obj, { origin: 'cluster' });
+  if (!result.ok) return { ok: false, issues: result.issues };
+  const rendered = renderInstance(result.instance);
+  const owner = ownerReference(obj);
+  const statefulSet = owned(rendered.statefulSet, owner);
+  if (result.instance.spec.auth && ctx.secretHash) {
+    // template-hash (on the StatefulSet) stays the hash of the Git-rendered template, so
+    // Argo-applied and reconciler-created StatefulSets agree; secret-hash is compared apart.
+    const meta = statefulSet.spec!.template.metadata!;
+    meta.annotations = { ...meta.annotations, [SECRET_HASH_ANNOTATION]: ctx.secretHash };
+  }
+  const objects: RenderedInstance = {
+    instance: rendered.instance,
+    configMap: owned(rendered.configMap, owner),
+    service: owned(rendered.service, owner),
+    ...(rendered.primaryService ? { primaryService: owned(rendered.primaryService, owner) } : {}),
+    statefulSet,
+    ...(rendered.podDisruptionBudget ? { podDisruptionBudget: owned(rendered.podDisruptionBudget, owner) } : {}),
+  };
+  return { ok: true, resolved: result.instance, objects };
+}
+
+/**
+ * Hash of the password in a Secret, or undefined when the Secret or the key is missing.
+ * Salted with the Secret's uid and key so the annotation is not a plain SHA-256 of a
+ * password that anyone who can read StatefulSets could look up in a table.
+ */
+export function secretHash(secret: V1Secret | undefined, key: string): string | undefined {
+  const value = secret?.data?.[key];
+  if (value === undefined) return undefined;
+  return createHash('sha256')
+    .update(`redis-gitops/secret-hash\0${secret?.metadata?.uid ?? ''}\0${key}\0`)
+    .update(Buffer.from(value, 'base64'))
+    .digest('hex');
+}

@@ -1,0 +1,156 @@
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { Condition, RedisInstanceObject, RedisInstanceStatus, RedisPhase } from '../api/types';
+import type { ValidationIssue } from '../api/validate';
+import type { Plan } from './plan';
+
+/**
+ * The status a RedisInstance should carry, from its spec, its live StatefulSet and what
+ * this pass did. Pure: the clock comes in as `now`.
+ *
+ * Phases, by priority (DESIGN.md "Status phases"): Terminated > Failed > Updating >
+ * Creating > Pending > Running. Conditions follow the Kubernetes API conventions: one
+ * entry per type (Ready, Progressing, Degraded), lastTransitionTime moves only when the
+ * condition's status flips, reasons are CamelCase. History goes to Events.
+ */
+
+export interface StatusInput {
+  readonly instance: RedisInstanceObject;
+  /** The StatefulSet after this pass's action (the write's response), or as read. */
+  readonly statefulSet?: V1StatefulSet;
+  readonly plan?: Plan;
+  /** Validation issues of the spec; non-empty means Failed. */
+  readonly issues?: readonly (ValidationIssue | string)[];
+  /** The action or a write failed (after retries). */
+  readonly error?: string;
+  /** Non-fatal notes for the message (e.g. the auth Secret is missing). */
+  readonly warnings?: readonly string[];
+  readonly now: Date;
+}
+
+type ConditionDraft = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
+
+/** The status to write, or undefined when the current one already says the same. */
+export function computeStatus(input: StatusInput): RedisInstanceStatus | undefined {
+  const next = desiredStatus(input);
+  return statusEqual(input.instance.status, next) ? undefined : next;
+}
+
+/** The full status this pass observes (always defined). */
+export function desiredStatus(input: StatusInput): RedisInstanceStatus {
+  const { instance, statefulSet: sts, plan, issues = [], error, warnings = [], now } = input;
+  const generation = instance.metadata.generation;
+  const specReplicas = typeof instance.spec?.replicas === 'number' ? instance.spec.replicas : 1;
+  const want = sts?.spec?.replicas ?? specReplicas;
+  const counts = {
+    replicas: sts?.status?.replicas ?? 0,
+    readyReplicas: sts?.status?.readyReplicas ?? 0,
+    updatedReplicas: sts?.status?.updatedReplicas ?? 0,
+  };
+  const progress = `Updated: ${counts.updatedReplicas}/${want}, Ready: ${counts.readyReplicas}/${want}`;
+  const rolloutInProgress = sts !== undefined && (
+    (sts.status?.observedGeneration ?? 0) < (sts.metadata?.generation ?? 0)
+    || counts.updatedReplicas < want
+    || (sts.status?.currentRevision ?? '') !== (sts.status?.updateRevision ?? '')
+    || counts.replicas !== want
+  );
+  const allReady = sts !== undefined && counts.readyReplicas >= want && !rolloutInProgress;
+  const previous = instance.status?.phase;
+  const creating = plan?.action === 'create' || (!allReady && (previous === undefined || previous === 'Unknown' || previous === 'Creating'));
+  const notes = [
+    ...warnings,
+    ...(plan?.claimsKeepingSize ?? []).map((c) => `claim ${c.name} keeps its size ${c.size} (${c.why})`),
+  ];
+  const withNotes = (message: string) => (notes.length > 0 ? `${message} Note: ${notes.join('; ')}.` : message);
+
+  let phase: RedisPhase;
+  let message: string;
+  let ready: ConditionDraft;
+  let progressing: ConditionDraft;
+  let degraded: ConditionDraft;
+  const notProgressing = { type: 'Progressing', status: 'False', reason: 'UpToDate', message: 'No change in progress.' } as const;
+  const notDegraded = notes.length > 0
+    ? { type: 'Degraded', status: 'True', reason: 'ClaimsNotExpanded', message: notes.join('; ') } as const
+    : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'Nothing is wrong.' } as const;
+
+  if (instance.metadata.deletionTimestamp) {
+    phase = 'Terminated';
+    message = 'RedisInstance is being deleted; its claims are kept.';
+    ready = { type: 'Ready', status: 'False', reason: 'Terminating', message };
+    progressing = notProgressing;
+    degraded = { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'Nothing is wrong.' };
+  } else if (issues.length > 0 || plan?.action === 'refuse' || error !== undefined) {
+    phase = 'Failed';
+    const reason = issues.length > 0 ? 'InvalidSpec' : plan?.action === 'refuse' ? 'Refused' : 'ActionFailed';
+    message = issues.length > 0
+      ? `Invalid spec: ${issues.map((i) => (typeof i === 'string' ? i : `${i.path}: ${i.message}`)).join('; ')}`
+      : plan?.action === 'refuse' ? plan.message : `${plan ? `${plan.action} failed` : 'Reconcile failed'}: ${error}`;
+    // Ready still tells whether the pods that run serve traffic.
+    ready = allReady
+      ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `All replicas are ready. Ready: ${counts.readyReplicas}/${want}` }
+      : { type: 'Ready', status: 'False', reason, message };
+    progressing = { type: 'Progressing', status: 'False', reason, message };
+    degraded = { type: 'Degraded', status: 'True', reason, message };
+  } else if (plan?.action === 'rolling-update' || plan?.action === 'recreate' || (rolloutInProgress && !creating)) {
+    phase = 'Updating';
+    message = withNotes(`StatefulSet is being updated. ${progress}`);
+    // The same reason whether the update started in this pass or earlier, so a pass right
+    // after the one that acted finds the status unchanged; the Event names the action.
+    ready = { type: 'Ready', status: 'False', reason: 'Updating', message };
+    progressing = { type: 'Progressing', status: 'True', reason: 'Updating', message };
+    degraded = notDegraded;
+  } else if (creating) {
+    phase = 'Creating';
+    message = withNotes(`StatefulSet is being created. Ready: ${counts.readyReplicas}/${want}`);
+    ready = { type: 'Ready', status: 'False', reason: 'Creating', message };
+    progressing = { type: 'Progressing', status: 'True', reason: 'Creating', message };
+    degraded = notDegraded;
+  } else if (!allReady) {
+    phase = 'Pending';
+    message = withNotes(`Waiting for replicas to become ready. Ready: ${counts.readyReplicas}/${want}`);
+    ready = { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message };
+    progressing = notProgressing;
+    degraded = notDegraded;
+  } else {
+    phase = 'Running';
+    message = withNotes(`All replicas are ready. Ready: ${counts.readyReplicas}/${want}`);
+    ready = { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `All replicas are ready. Ready: ${counts.readyReplicas}/${want}` };
+    progressing = notProgressing;
+    degraded = notDegraded;
+  }
+
+  const conditions = [ready, progressing, degraded].map((draft) => condition(draft, instance.status?.conditions, generation, now));
+  return {
+    phase,
+    ready: phase === 'Running',
+    message,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    ...counts,
+    conditions,
+  };
+}
+
+/** lastTransitionTime moves only when the status of that condition type flips. */
+function condition(draft: ConditionDraft, previous: readonly Condition[] | undefined, generation: number | undefined, now: Date): Condition {
+  const before = previous?.find((c) => c.type === draft.type);
+  const lastTransitionTime = before && before.status === draft.status && before.lastTransitionTime
+    ? before.lastTransitionTime
+    : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return { type: draft.type, status: draft.status, ...(generation !== undefined ? { observedGeneration: generation } : {}), lastTransitionTime, reason: draft.reason, message: draft.message };
+}
+
+/** Equal when everything but the timestamps is the same. */
+export function statusEqual(a: RedisInstanceStatus | undefined, b: RedisInstanceStatus | undefined): boolean {
+  const strip = (s: RedisInstanceStatus | undefined) => s && {
+    ...s,
+    conditions: [...(s.conditions ?? [])]
+      .map(({ lastTransitionTime: _t, ...rest }) => rest)
+      .sort((x, y) => x.type.localeCompare(y.type)),
+  };
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => [k, v[k]]))
+    : v)) ?? 'undefined';
+}
