@@ -60,7 +60,7 @@ export function desiredStatus(input: StatusInput): RedisInstanceStatus {
     ...warnings,
     ...(plan?.claimsKeepingSize ?? []).map((c) => `claim ${c.name} keeps its size ${c.size} (${c.why})`),
   ];
-  const withNotes = (message: string) => (notes.length > 0 ? `${message} Note: ${notes.join('; ')}.` : message);
+  const withNotes = (message: string) => (notes.length > 0 ? `${message.replace(/\.?$/, '.')} Note: ${notes.join('; ')}.` : message);
 
   let phase: RedisPhase;
   let message: string;

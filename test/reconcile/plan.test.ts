@@ -1,0 +1,291 @@
+import { describe, expect, it } from 'vitest';
+import { SECRET_HASH_ANNOTATION } from '../../src/reconcile/desired';
+import { claimName, instanceClaims, plan, planWrites, type Action, type LiveState } from '../../src/reconcile/plan';
+import { CONFIG_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION } from '../../src/render/instance';
+import type { RedisInstanceSpec } from '../../src/api/types';
+import { UID, claim, desired, liveFor, storageClass } from './fixtures';
+
+const base: RedisInstanceSpec = { image: 'redis:7.2.4-alpine', replicas: 1, storage: { size: '1Gi' } };
+
+/** Live state in sync with `from`, then changed by `mutate`; planned against `to`. */
+function planned(to: RedisInstanceSpec, options: { from?: RedisInstanceSpec; mutate?: (live: ReturnType<typeof liveFor>) => void; claims?: Parameters<typeof liveFor>[1]; secretHash?: string } = {}) {
+  const live = liveFor(desired(options.from ?? to), options.claims);
+  options.mutate?.(live);
+  return plan(desired(to, { secretHash: options.secretHash }), live);
+}
+
+const sts = (live: LiveState) => live.statefulSet as any;
+
+describe('plan: the decision table', () => {
+  const rows: Array<{ name: string; to: RedisInstanceSpec; from?: RedisInstanceSpec; mutate?: (live: ReturnType<typeof liveFor>) => void; claims?: Parameters<typeof liveFor>[1]; action: Action; fields: string[] }> = [
+    { name: 'nothing differs', to: base, action: 'none', fields: [] },
+    { name: 'StatefulSet missing', to: base, mutate: (l) => { (l as any).statefulSet = undefined; }, action: 'create', fields: [''] },
+    { name: 'replicas', to: { ...base, replicas: 3 }, from: base, claims: { count: 1 }, action: 'rolling-update', fields: ['spec.replicas'] },
+    { name: 'image', to: { ...base, image: 'redis:7.4.1-alpine' }, from: base, action: 'rolling-update', fields: ['spec.template.spec.containers[redis].image', 'metadata.labels[app.kubernetes.io/version]'] },
+    { name: 'resources', to: { ...base, resources: { limits: { memory: '256Mi' } } }, from: base, action: 'rolling-update', fields: ['spec.template.spec.containers[redis].resources'] },
+    { name: 'config (config-hash)', to: { ...base, config: { maxmemory: '100mb' } }, from: base, action: 'rolling-update', fields: [`spec.template.metadata.annotations[${CONFIG_HASH_ANNOTATION}]`] },
+    {
+      name: 'another template field (hash differs, nothing we explain)', to: base,
+      mutate: (l) => { sts(l).metadata.annotations[TEMPLATE_HASH_ANNOTATION] = 'f'.repeat(64); },
+      action: 'rolling-update', fields: ['spec.template'],
+    },
+    { name: 'updateStrategy', to: base, mutate: (l) => { sts(l).spec.updateStrategy.rollingUpdate.partition = 2; }, action: 'rolling-update', fields: ['spec.updateStrategy'] },
+    { name: 'minReadySeconds', to: base, mutate: (l) => { sts(l).spec.minReadySeconds = 5; }, action: 'rolling-update', fields: ['spec.minReadySeconds'] },
+    { name: 'PVC retention policy', to: base, mutate: (l) => { sts(l).spec.persistentVolumeClaimRetentionPolicy.whenDeleted = 'Delete'; }, action: 'rolling-update', fields: ['spec.persistentVolumeClaimRetentionPolicy'] },
+    { name: 'storage size grows', to: { ...base, storage: { size: '2Gi' } }, from: base, action: 'recreate', fields: ['spec.volumeClaimTemplates[redis-data].spec.resources.requests.storage'] },
+    {
+      name: 'storage class (no claims yet)', to: { ...base, storage: { size: '1Gi', storageClassName: 'fast' } }, from: base, claims: { count: 0 },
+      action: 'recreate', fields: ['spec.volumeClaimTemplates[redis-data].spec.storageClassName'],
+    },
+    {
+      name: 'access modes', to: base, mutate: (l) => { sts(l).spec.volumeClaimTemplates[0].spec.accessModes = ['ReadWriteMany']; },
+      action: 'recreate', fields: ['spec.volumeClaimTemplates[redis-data].spec.accessModes'],
+    },
+    { name: 'selector', to: base, mutate: (l) => { sts(l).spec.selector.matchLabels.extra = 'x'; }, action: 'recreate', fields: ['spec.selector'] },
+    { name: 'serviceName', to: base, mutate: (l) => { sts(l).spec.serviceName = 'other'; }, action: 'recreate', fields: ['spec.serviceName'] },
+    { name: 'podManagementPolicy', to: base, mutate: (l) => { sts(l).spec.podManagementPolicy = 'Parallel'; }, action: 'recreate', fields: ['spec.podManagementPolicy'] },
+    {
+      name: 'storage shrinks below the template', to: base, from: { ...base, storage: { size: '2Gi' } },
+      action: 'refuse', fields: ['spec.volumeClaimTemplates[redis-data].spec.resources.requests.storage', 'PersistentVolumeClaim/redis-data-cache-0'],
+    },
+    {
+      name: 'storage shrinks below an existing claim', to: base, claims: { size: '4Gi' },
+      action: 'refuse', fields: ['PersistentVolumeClaim/redis-data-cache-0'],
+    },
+    {
+      name: 'storage class of bound claims', to: { ...base, storage: { size: '1Gi', storageClassName: 'fast' } }, from: base, claims: { storageClassName: 'standard' },
+      action: 'refuse', fields: ['PersistentVolumeClaim/redis-data-cache-0'],
+    },
+  ];
+
+  for (const row of rows) {
+    it(`${row.name} → ${row.action}`, () => {
+      const result = planned(row.to, row);
+      expect(result.action).toBe(row.action);
+      const fields = result.reasons.map((r) => (r.object.startsWith('PersistentVolumeClaim/') ? r.object : r.field));
+      for (const field of row.fields) expect(fields).toContain(field);
+      if (row.action === 'none') expect(planWrites(result)).toBe(false);
+      if (row.action === 'refuse') {
+        expect(result.childWrites).toEqual([]);
+        expect(result.pvcExpansions).toEqual([]);
+        expect(planWrites(result)).toBe(false);
+      }
+    });
+  }
+});
+
+describe('plan: normalisation (apiserver defaults and equal quantities are no difference)', () => {
+  it('sees no difference in an object the apiserver defaulted', () => {
+    const result = planned(base);
+    expect(result).toMatchObject({ action: 'none', childWrites: [], pvcExpansions: [], message: 'in sync' });
+  });
+
+  it('compares sizes as quantities: 1Gi equals 1024Mi', () => {
+    const result = planned(base, { mutate: (l) => {
+      sts(l).spec.volumeClaimTemplates[0].spec.resources.requests.storage = '1024Mi';
+      l.pvcs[0].spec!.resources!.requests!.storage = '1024Mi';
+    } });
+    expect(result.action).toBe('none');
+  });
+
+  it('reads canonicalised resources and requests defaulted from limits as equal', () => {
+    const spec = { ...base, resources: { requests: { cpu: '0.5' }, limits: { memory: '1Gi' } } };
+    const result = planned(spec, { mutate: (l) => {
+      const c = sts(l).spec.template.spec.containers[0];
+      c.resources = { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1024Mi' } };
+      // The template hash differs (as if written by another renderer): the explanation must not blame resources.
+      sts(l).metadata.annotations[TEMPLATE_HASH_ANNOTATION] = '0'.repeat(64);
+    } });
+    expect(result.reasons.map((r) => r.field)).toEqual(['spec.template']);
+  });
+
+  it('ignores live fields we do not own (extra labels, annotations, revisionHistoryLimit, status)', () => {
+    const result = planned(base, { mutate: (l) => {
+      sts(l).metadata.labels.team = 'a';
+      sts(l).metadata.annotations['argocd.argoproj.io/tracking-id'] = 'x';
+      sts(l).spec.revisionHistoryLimit = 3;
+      sts(l).spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'] = 'now';
+      (l.configMap as any).metadata.annotations = { note: 'x' };
+    } });
+    expect(result.action).toBe('none');
+    expect(result.childWrites).toEqual([]);
+  });
+});
+
+describe('plan: rolling updates', () => {
+  it('patches only what differs, with old → new', () => {
+    const result = planned({ ...base, replicas: 3 }, { from: base, claims: { count: 1 } });
+    expect(result.reasons).toEqual([{ object: 'StatefulSet/cache', field: 'spec.replicas', from: 1, to: 3 }]);
+    expect(result.statefulSetPatch).toEqual({ spec: { replicas: 3 } });
+    expect(result.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`)).toEqual(['create Service/cache-primary', 'create PodDisruptionBudget/cache']);
+  });
+
+  it('sends the whole template and the new template hash for an image change', () => {
+    const to = { ...base, image: 'redis:7.4.1-alpine' };
+    const result = planned(to, { from: base });
+    expect(result.reasons[0]).toEqual({ object: 'StatefulSet/cache', field: 'spec.template.spec.containers[redis].image', from: 'redis:7.2.4-alpine', to: 'redis:7.4.1-alpine' });
+    const patch = result.statefulSetPatch as any;
+    expect(patch.metadata.annotations[TEMPLATE_HASH_ANNOTATION]).toBe(desired(to).objects.statefulSet.metadata!.annotations![TEMPLATE_HASH_ANNOTATION]);
+    expect(patch.spec.template.spec.containers[0].image).toBe('redis:7.4.1-alpine');
+    expect(patch.spec.replicas).toBeUndefined();
+    expect(patch.spec.volumeClaimTemplates).toBeUndefined();
+    expect(result.message).toContain('redis:7.2.4-alpine → redis:7.4.1-alpine');
+  });
+
+  it('explains a config change by the config hash and patches the ConfigMap line by line', () => {
+    const result = planned({ ...base, config: { maxmemory: '200mb' } }, { from: { ...base, config: { maxmemory: '100mb' } } });
+    expect(result.action).toBe('rolling-update');
+    const configMap = result.childWrites.find((w) => w.kind === 'ConfigMap')!;
+    expect(configMap.verb).toBe('patch');
+    expect(configMap.reasons).toEqual([{ object: 'ConfigMap/cache', field: 'data[redis.conf]', from: 'maxmemory 100mb', to: 'maxmemory 200mb' }]);
+  });
+
+  it('rolls the pods when the auth Secret changes (secret-hash), without showing the hashes', () => {
+    const spec = { ...base, auth: { secretName: 'cache-auth' } };
+    const live = liveFor(desired(spec, { secretHash: 'a'.repeat(64) }));
+    const result = plan(desired(spec, { secretHash: 'b'.repeat(64) }), live);
+    expect(result.action).toBe('rolling-update');
+    expect(result.reasons).toEqual([{ object: 'StatefulSet/cache', field: `spec.template.metadata.annotations[${SECRET_HASH_ANNOTATION}]` }]);
+    expect((result.statefulSetPatch as any).spec.template.metadata.annotations[SECRET_HASH_ANNOTATION]).toBe('b'.repeat(64));
+    expect((result.statefulSetPatch as any).metadata).toBeUndefined();
+  });
+
+  it('keeps the live secret-hash when the Secret could not be read', () => {
+    const spec = { ...base, auth: { secretName: 'cache-auth' } };
+    const live = liveFor(desired(spec, { secretHash: 'a'.repeat(64) }));
+    expect(plan(desired(spec), live).action).toBe('none');
+  });
+
+  it('makes the patch conditional on nothing but what differs (updateStrategy back to partition 0)', () => {
+    const result = planned(base, { mutate: (l) => { sts(l).spec.updateStrategy.rollingUpdate.partition = 2; } });
+    expect(result.statefulSetPatch).toEqual({ spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } } });
+  });
+});
+
+describe('plan: recreate and claims', () => {
+  const grown = { ...base, replicas: 2, storage: { size: '2Gi' } };
+  const from = { ...base, replicas: 2 };
+
+  it('asks for StorageClasses before deciding on an expansion', () => {
+    const result = planned(grown, { from });
+    expect(result.action).toBe('recreate');
+    expect(result.needsStorageClasses).toBe(true);
+    expect(result.pvcExpansions).toEqual([]);
+  });
+
+  it('expands every existing claim when the StorageClass allows it', () => {
+    const live = liveFor(desired(from));
+    const result = plan(desired(grown), { ...live, storageClasses: [storageClass('standard', true)] });
+    expect(result.action).toBe('recreate');
+    expect(result.pvcExpansions).toEqual([
+      { name: 'redis-data-cache-0', from: '1Gi', to: '2Gi' },
+      { name: 'redis-data-cache-1', from: '1Gi', to: '2Gi' },
+    ]);
+    expect(result.claimsKeepingSize).toEqual([]);
+    expect(result.message).toContain('recreate StatefulSet cache keeping its pods and claims');
+  });
+
+  it('says which claims keep their size when the StorageClass does not allow expansion', () => {
+    const live = liveFor(desired(from));
+    const result = plan(desired(grown), { ...live, storageClasses: [storageClass('standard', false)] });
+    expect(result.pvcExpansions).toEqual([]);
+    expect(result.claimsKeepingSize).toEqual([
+      { name: 'redis-data-cache-0', size: '1Gi', why: 'StorageClass standard does not allow volume expansion' },
+      { name: 'redis-data-cache-1', size: '1Gi', why: 'StorageClass standard does not allow volume expansion' },
+    ]);
+  });
+
+  it('heals a claim left small by a crash after the recreate (StatefulSet already in sync)', () => {
+    const live = liveFor(desired(grown), { size: '1Gi' });
+    const result = plan(desired(grown), { ...live, storageClasses: [storageClass('standard', true)] });
+    expect(result.action).toBe('none');
+    expect(result.pvcExpansions).toHaveLength(2);
+    expect(planWrites(result)).toBe(true);
+  });
+
+  it('creates a missing StatefulSet (a crash between delete and create) and then expands', () => {
+    const live = liveFor(desired(from));
+    const result = plan(desired(grown), { ...live, statefulSet: undefined, storageClasses: [storageClass('standard', true)] });
+    expect(result.action).toBe('create');
+    expect(result.pvcExpansions).toHaveLength(2);
+    expect(result.message).toBe('create StatefulSet cache (adopting 2 existing claims)');
+  });
+
+  it('refuses a shrink with a message that says what to do, and writes nothing', () => {
+    const result = planned(base, { from: { ...base, storage: { size: '2Gi' } } });
+    expect(result.action).toBe('refuse');
+    expect(result.message).toBe('Refused: storage cannot shrink from 2Gi to 1Gi (spec.storage.size); nothing was changed. Set spec.storage.size to at least 2Gi.');
+  });
+
+  it('refuses a class change on bound claims and says they cannot change class', () => {
+    const result = planned({ ...base, storage: { size: '1Gi', storageClassName: 'fast' } }, { from: base });
+    expect(result.action).toBe('refuse');
+    expect(result.message).toContain('bound claims cannot change class: redis-data-cache-0 (standard)');
+    expect(result.reasons).toEqual([{ object: 'PersistentVolumeClaim/redis-data-cache-0', field: 'spec.storageClassName', from: 'standard', to: 'fast' }]);
+  });
+
+  it('does not refuse when the claims already have the class the template now names', () => {
+    const result = planned({ ...base, storage: { size: '1Gi', storageClassName: 'standard' } }, { from: base, claims: { storageClassName: 'standard' } });
+    expect(result.action).toBe('recreate');
+  });
+
+  it('finds the instance claims by name only', () => {
+    const claims = [claim(1, '1Gi'), claim(0, '1Gi'), claim(0, '1Gi', 'standard', 'cache-b'), { ...claim(0, '1Gi'), metadata: { name: 'redis-data-cache-x', namespace: 'web' } }];
+    expect(instanceClaims('web', 'cache', claims).map((c) => c.metadata!.name)).toEqual([claimName('cache', 0), claimName('cache', 1)]);
+  });
+});
+
+describe('plan: children (ConfigMap, Services, PDB) and ownership', () => {
+  it('recreates missing children without touching the StatefulSet', () => {
+    const result = planned({ ...base, replicas: 2 }, { mutate: (l) => {
+      (l as any).configMap = undefined;
+      (l as any).podDisruptionBudget = undefined;
+      l.services.splice(0, 1);
+    } });
+    expect(result.action).toBe('none');
+    expect(result.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`)).toEqual(['create ConfigMap/cache', 'create Service/cache', 'create PodDisruptionBudget/cache']);
+    expect((result.childWrites[0] as any).body.metadata.ownerReferences[0]).toMatchObject({ uid: UID, controller: true, blockOwnerDeletion: true });
+  });
+
+  it('patches drifted fields only, removing keys we do not render', () => {
+    const result = planned({ ...base, replicas: 2 }, { mutate: (l) => {
+      (l.configMap as any).data.extra = 'x';
+      (l.services[0] as any).spec.selector.extra = 'x';
+      (l.podDisruptionBudget as any).spec.minAvailable = 1;
+    } });
+    const byKind = Object.fromEntries(result.childWrites.map((w) => [`${w.kind}/${w.name}`, w as any]));
+    expect(byKind['ConfigMap/cache'].patch.data.extra).toBeNull();
+    expect(byKind['Service/cache'].patch).toEqual({ spec: { selector: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache', extra: null } } });
+    expect(byKind['PodDisruptionBudget/cache'].patch).toEqual({ spec: { minAvailable: null } });
+  });
+
+  it('adopts children created without an ownerReference (e.g. by Argo CD), keeping other references', () => {
+    const result = planned(base, { mutate: (l) => {
+      sts(l).metadata.ownerReferences = [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', name: 'x', uid: 'u' }];
+      (l.configMap as any).metadata.ownerReferences = undefined;
+    } });
+    expect(result.action).toBe('none');
+    const patches = Object.fromEntries(result.childWrites.map((w) => [w.kind, (w as any).patch]));
+    expect(patches.StatefulSet.metadata.ownerReferences).toEqual([
+      { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', name: 'x', uid: 'u' },
+      { apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', name: 'cache', uid: UID, controller: true, blockOwnerDeletion: true },
+    ]);
+    expect(patches.ConfigMap.metadata.ownerReferences).toHaveLength(1);
+  });
+
+  it('removes the primary Service and the PDB when scaled to one pod', () => {
+    const result = planned(base, { from: { ...base, replicas: 3 } });
+    expect(result.action).toBe('rolling-update');
+    expect(result.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`)).toEqual(['delete Service/cache-primary', 'delete PodDisruptionBudget/cache']);
+  });
+
+  it('replaces a headless Service that got a cluster IP (clusterIP is immutable)', () => {
+    const result = planned(base, { mutate: (l) => { (l.services[0] as any).spec.clusterIP = '10.0.0.9'; } });
+    expect(result.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`)).toEqual(['replace Service/cache']);
+  });
+
+  it('is idempotent: planning against what the plan asked for finds nothing', () => {
+    const d = desired({ ...base, replicas: 3, config: { maxmemory: '1gb' } });
+    expect(planWrites(plan(d, liveFor(d)))).toBe(false);
+  });
+});
