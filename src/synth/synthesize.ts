@@ -13,6 +13,12 @@ export interface SynthesizeOptions {
   readonly define?: (app: App) => void;
   /** File names in messages are relative to this folder. @default process.cwd() */
   readonly displayRoot?: string;
+  /**
+   * Runs once every chart exists (those of `define` and the one of the YAML instances),
+   * right before rendering; e.g. `prepareForArgoCd` for sync waves.
+   * @default - nothing
+   */
+  readonly finalize?: (app: App) => void;
 }
 
 export interface SynthesizeResult {
@@ -64,6 +70,7 @@ export function synthesize(options: SynthesizeOptions): SynthesizeResult {
       RedisInstance.fromResolved(chart, `${instance.namespace}.${instance.name}`, instance);
     }
   }
+  options.finalize?.(app);
   return { files: renderDistFiles(app), issues: [] };
 }
 

@@ -1,0 +1,108 @@
+import { ApiObject } from 'cdk8s';
+import type { IConstruct } from 'constructs';
+import { API_GROUP, KIND, PLURAL } from '../api/types';
+import { RedisInstance } from '../constructs/redis-instance';
+import { SKIP_DRY_RUN_ON_MISSING_RESOURCE, SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION } from './annotations';
+
+/**
+ * Sync waves: the order in which Argo CD applies dist/. Argo CD applies one wave, waits
+ * until every object in it is in sync and healthy, then applies the next. See
+ * docs/argocd.md ("Sync waves") for the reasons behind this order.
+ */
+export const SYNC_WAVES = Object.freeze({
+  /** Namespaces and the CRD: everything else needs them. Argo CD's own config (argocd-cm) too. */
+  prerequisites: -3,
+  /** The reconciler's ServiceAccount and RBAC, and Secrets and ConfigMaps outside instances. */
+  access: -2,
+  /**
+   * The reconciler's CronJob. Before the RedisInstances, because Argo CD waits for each
+   * RedisInstance to be healthy, which only the reconciler can report.
+   */
+  reconciler: -1,
+  /** RedisInstances: the reconciler sees a new spec before Argo CD touches the children. */
+  instances: 0,
+  /** An instance's ConfigMap, Services, StatefulSet and PodDisruptionBudget. */
+  instanceChildren: 1,
+});
+
+/** Waves of objects that are not part of a RedisInstance construct, by kind. */
+export const SYNC_WAVE_BY_KIND: Readonly<Record<string, number>> = Object.freeze({
+  Namespace: SYNC_WAVES.prerequisites,
+  CustomResourceDefinition: SYNC_WAVES.prerequisites,
+  ServiceAccount: SYNC_WAVES.access,
+  Role: SYNC_WAVES.access,
+  ClusterRole: SYNC_WAVES.access,
+  RoleBinding: SYNC_WAVES.access,
+  ClusterRoleBinding: SYNC_WAVES.access,
+  Secret: SYNC_WAVES.access,
+  ConfigMap: SYNC_WAVES.access,
+  CronJob: SYNC_WAVES.reconciler,
+  Job: SYNC_WAVES.reconciler,
+  Deployment: SYNC_WAVES.reconciler,
+  [KIND]: SYNC_WAVES.instances,
+  StatefulSet: SYNC_WAVES.instanceChildren,
+  Service: SYNC_WAVES.instanceChildren,
+  PodDisruptionBudget: SYNC_WAVES.instanceChildren,
+});
+
+/** Wave of a kind not listed in SYNC_WAVE_BY_KIND: Argo CD's own default. */
+export const DEFAULT_SYNC_WAVE = 0;
+
+/** The sync wave of an object outside a RedisInstance construct. */
+export function syncWaveForKind(kind: string): number {
+  return SYNC_WAVE_BY_KIND[kind] ?? DEFAULT_SYNC_WAVE;
+}
+
+/** metadata.name of the RedisInstance CRD. */
+export const REDIS_INSTANCE_CRD_NAME = `${PLURAL}.${API_GROUP}`;
+
+function annotationsOf(obj: ApiObject): Record<string, string> {
+  return obj.metadata.toJson().annotations ?? {};
+}
+
+/**
+ * Put `argocd.argoproj.io/sync-wave` on every ApiObject under `scope` that has none: a
+ * RedisInstance construct's own object gets SYNC_WAVES.instances and its children
+ * SYNC_WAVES.instanceChildren; any other object gets the wave of its kind. A wave set
+ * explicitly (by a construct or by hand) is kept. Returns the objects it annotated.
+ */
+export function applySyncWaves(scope: IConstruct): ApiObject[] {
+  const waves = new Map<ApiObject, number>();
+  const all = scope.node.findAll();
+  for (const construct of all) {
+    if (!RedisInstance.isRedisInstance(construct)) continue;
+    for (const obj of construct.apiObjects) {
+      waves.set(obj, obj === construct.instance ? SYNC_WAVES.instances : SYNC_WAVES.instanceChildren);
+    }
+  }
+  const annotated: ApiObject[] = [];
+  for (const obj of all) {
+    if (!(obj instanceof ApiObject) || SYNC_WAVE_ANNOTATION in annotationsOf(obj)) continue;
+    obj.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(waves.get(obj) ?? syncWaveForKind(obj.kind)));
+    annotated.push(obj);
+  }
+  return annotated;
+}
+
+/**
+ * When the RedisInstance CRD is among the objects under `scope` (it lands in the same
+ * sync as the instances), add `SkipDryRunOnMissingResource=true` to every RedisInstance's
+ * `argocd.argoproj.io/sync-options`: Argo CD dry-runs the whole sync before wave one,
+ * and on a new cluster that dry run fails for a kind the apiserver does not know yet.
+ * Existing options on the object are kept. Returns the objects it changed.
+ */
+export function applySkipDryRun(scope: IConstruct): ApiObject[] {
+  const objects = scope.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
+  const hasCrd = objects.some((o) => o.kind === 'CustomResourceDefinition' && o.name === REDIS_INSTANCE_CRD_NAME);
+  if (!hasCrd) return [];
+  const changed: ApiObject[] = [];
+  for (const obj of objects) {
+    if (obj.kind !== KIND || obj.apiGroup !== API_GROUP) continue;
+    const current = annotationsOf(obj)[SYNC_OPTIONS_ANNOTATION];
+    const options = current ? current.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    if (options.includes(SKIP_DRY_RUN_ON_MISSING_RESOURCE)) continue;
+    obj.metadata.addAnnotation(SYNC_OPTIONS_ANNOTATION, [...options, SKIP_DRY_RUN_ON_MISSING_RESOURCE].join(','));
+    changed.push(obj);
+  }
+  return changed;
+}
