@@ -19,6 +19,7 @@ export interface KubeCommandOptions {
   requestTimeout: number;
   retries: number;
   retryBackoff: number;
+  retryMaxDelay: number;
   verbose?: boolean;
 }
 
@@ -41,6 +42,7 @@ export function addKubeOptions(command: Command): Command {
     .addOption(new Option('--request-timeout <ms>', 'timeout of each API request, in milliseconds').argParser(positiveInt('--request-timeout')).default(10_000))
     .addOption(new Option('--retries <n>', 'attempts per request on 429, 5xx, timeouts and resets').argParser(positiveInt('--retries')).default(4))
     .addOption(new Option('--retry-backoff <ms>', 'first delay between attempts, doubled each time').argParser(positiveInt('--retry-backoff')).default(200).hideHelp())
+    .addOption(new Option('--retry-max-delay <ms>', 'longest delay between attempts, Retry-After included').argParser(positiveInt('--retry-max-delay')).default(5_000).hideHelp())
     .option('-v, --verbose', 'print request counts and timing to stderr');
 }
 
@@ -61,6 +63,7 @@ export function setUpKube(options: KubeCommandOptions, io: CliIO): KubeSetup {
       timeoutMs: options.requestTimeout || 10_000,
       attempts: Math.max(1, options.retries),
       backoffMs: options.retryBackoff,
+      maxBackoffMs: options.retryMaxDelay,
     });
     return { client, namespace: options.allNamespaces ? undefined : options.namespace ?? contextNamespace, contextNamespace };
   } catch (error) {

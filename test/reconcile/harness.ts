@@ -28,7 +28,7 @@ const API_VERSIONS: Record<string, string> = {
 };
 
 /** Flags that keep the tests fast: short timeouts and backoff. */
-export const FAST = ['--request-timeout', '300', '--retry-backoff', '1'];
+export const FAST = ['--request-timeout', '300', '--retry-backoff', '1', '--retry-max-delay', '20'];
 
 export async function startHarness(options: { autoReadyPods?: boolean } = {}): Promise<Harness> {
   const server = await startTestApiServer({ autoReadyPods: options.autoReadyPods ?? true });
@@ -39,7 +39,8 @@ export async function startHarness(options: { autoReadyPods?: boolean } = {}): P
     kubeconfig,
     async cli(args, env = {}) {
       const io = captureIO(env);
-      const code = await run([...args, '--kubeconfig', kubeconfig, ...FAST], io);
+      // The fast defaults go first so that a test's own flags win.
+      const code = await run([args[0], ...FAST, '--kubeconfig', kubeconfig, ...args.slice(1)], io);
       return { code, out: io.out, err: io.err };
     },
     async reconcile(extra = []) {
