@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { KubeClient, KubeConfigError, inClusterNamespace, loadKubeConfig } from '../reconcile/kube';
+import { KubeClient, KubeConfigError, loadKubeConfig } from '../reconcile/kube';
 import { runPass, type InstanceResult, type PassOptions, type PassResult } from '../reconcile/run';
 import { show } from '../reconcile/plan';
 import { EXIT_FAILED, UsageError, type CliIO } from './io';
@@ -58,7 +58,7 @@ export function setUpKube(options: KubeCommandOptions, io: CliIO): KubeSetup {
   if (options.namespace && options.allNamespaces) throw new UsageError('use either -n/--namespace or -A/--all-namespaces, not both');
   try {
     const loaded = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context, env: io.env });
-    const contextNamespace = loaded.source === 'in-cluster service account' ? inClusterNamespace() ?? loaded.namespace : loaded.namespace;
+    const contextNamespace = loaded.namespace;
     const client = new KubeClient(loaded.kubeConfig, {
       timeoutMs: options.requestTimeout || 10_000,
       attempts: Math.max(1, options.retries),

@@ -3,7 +3,7 @@ import {
   PolicyV1Api, StorageV1Api,
   type ConfigurationOptions, type ObservableMiddleware, type RequestContext, type ResponseContext,
 } from '@kubernetes/client-node';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { API_GROUP, PLURAL } from '../api/types';
 import { isPermitted, type ApiVerb } from './permissions';
@@ -72,6 +72,8 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): LoadedKubeConfi
     source = join(home, '.kube', 'config');
     kc = load(source);
   } else if (env.KUBERNETES_SERVICE_HOST) {
+    // client-node reads KUBERNETES_SERVICE_HOST/PORT from process.env and the token file
+    // on every request (so rotated service account tokens are picked up).
     kc = new KubeConfig();
     try {
       kc.loadFromCluster();
@@ -90,15 +92,12 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): LoadedKubeConfi
     kc.setCurrentContext(options.context);
   }
   const context = kc.getContextObject(kc.getCurrentContext());
-  if (!context && source !== 'in-cluster service account') {
-    throw new KubeConfigError(`${source} has no current context; pass --context`);
-  }
+  if (!context) throw new KubeConfigError(`${source} has no current context; pass --context`);
   const cluster = kc.getCurrentCluster();
-  if (!cluster?.server) throw new KubeConfigError(`context "${kc.getCurrentContext()}" in ${source} names no cluster with a server`);
-  if (!kc.getCurrentUser() && source !== 'in-cluster service account') {
-    throw new KubeConfigError(`context "${kc.getCurrentContext()}" in ${source} names no user`);
-  }
-  return { kubeConfig: kc, namespace: context?.namespace || 'default', source };
+  if (!cluster?.server) throw new KubeConfigError(`context "${context.name}" in ${source} names no cluster with a server`);
+  if (!kc.getCurrentUser()) throw new KubeConfigError(`context "${context.name}" in ${source} names no user`);
+  // In a pod, client-node puts the service account's namespace into the context.
+  return { kubeConfig: kc, namespace: context.namespace?.trim() || 'default', source };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -406,14 +405,5 @@ export class KubeClient {
       if (error instanceof KubeApiError && error.notFound) return;
       throw error;
     }
-  }
-}
-
-/** The service account's namespace inside a pod, if any. */
-export function inClusterNamespace(): string | undefined {
-  try {
-    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
   }
 }

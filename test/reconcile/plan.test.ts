@@ -240,7 +240,7 @@ describe('plan: children (ConfigMap, Services, PDB) and ownership', () => {
     const result = planned({ ...base, replicas: 2 }, { mutate: (l) => {
       (l as any).configMap = undefined;
       (l as any).podDisruptionBudget = undefined;
-      l.services.splice(0, 1);
+      (l.services as unknown as unknown[]).splice(0, 1);
     } });
     expect(result.action).toBe('none');
     expect(result.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`)).toEqual(['create ConfigMap/cache', 'create Service/cache', 'create PodDisruptionBudget/cache']);

@@ -55,7 +55,7 @@ describe('computeStatus: phases by priority', () => {
       name: 'Updating: the controller has not seen the new generation yet', phase: 'Updating', message: /being updated/,
       input: { plan: planOf('none'), statefulSet: { ...sts(3), metadata: { generation: 2 } }, instance: running({ phase: 'Running' }) },
     },
-    { name: 'Creating: created this pass', phase: 'Creating', ready: 'Creating', message: 'StatefulSet is being created. Ready: 0/3', input: { plan: planOf('create'), statefulSet: { ...sts(3), status: {} } } },
+    { name: 'Creating: created this pass', phase: 'Creating', ready: 'Creating', message: 'StatefulSet is being created. Ready: 0/3', input: { plan: planOf('create'), statefulSet: { ...sts(3), status: {} as any } } },
     {
       name: 'Creating: still coming up after the first creation', phase: 'Creating', message: 'StatefulSet is being created. Ready: 1/3',
       input: { plan: planOf('none'), statefulSet: sts(3, { ready: 1, updated: 1, replicas: 1 }), instance: running({ phase: 'Creating' }) },

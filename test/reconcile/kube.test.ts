@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiException, PatchStrategy, RequestContext } from '@kubernetes/client-node';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeApiError, KubeClient, KubeConfigError, RESOURCES, isRetryable, loadKubeConfig, shapeRequest, toKubeApiError } from '../../src/reconcile/kube';
+import { RECONCILER_PERMISSIONS, isPermitted } from '../../src/reconcile/permissions';
+import { startTestApiServer, type TestApiServer } from '../support/apiserver';
+
+describe('shapeRequest: the one place that shapes requests', () => {
+  async function shaped(verb: Parameters<typeof shapeRequest>[0]) {
+    const context = new RequestContext('http://127.0.0.1/x', 'PATCH' as any);
+    context.setHeaderParam('Content-Type', 'application/json-patch+json'); // what the generated client picks
+    const middleware = shapeRequest(verb, 250).middleware![0];
+    return middleware.pre(context).toPromise();
+  }
+
+  it('sends patches as JSON merge patches (RFC 7386)', async () => {
+    expect((await shaped('patch')).getHeaders()['Content-Type']).toBe(PatchStrategy.MergePatch);
+  });
+
+  it('leaves other verbs alone and gives every request a timeout signal', async () => {
+    const context = await shaped('create');
+    expect(context.getHeaders()['Content-Type']).toBe('application/json-patch+json');
+    expect(context.getSignal()).toBeInstanceOf(AbortSignal);
+  });
+
+  it('appends to the configured middleware (authentication stays)', () => {
+    expect(shapeRequest('get', 1).middlewareMergeStrategy).toBe('append');
+  });
+});
+
+describe('errors: one line, classified', () => {
+  it('reads the Status body of an ApiException', () => {
+    const body = JSON.stringify({ kind: 'Status', reason: 'Conflict', message: 'Operation cannot be fulfilled on statefulsets.apps "cache": the object has been modified' });
+    const error = toKubeApiError(new ApiException(409, 'Conflict', body, {}), 'patch StatefulSet web/cache');
+    expect(error).toMatchObject({ status: 409, reason: 'Conflict', conflict: true, alreadyExists: false });
+    expect(error.message).toBe('patch StatefulSet web/cache: 409 Conflict: Operation cannot be fulfilled on statefulsets.apps "cache": the object has been modified');
+    expect(isRetryable(error)).toBe(false);
+  });
+
+  it('takes Retry-After from a 429', () => {
+    const error = toKubeApiError(new ApiException(429, 'x', { reason: 'TooManyRequests', message: 'slow down' }, { 'retry-after': '3' }), 'list');
+    expect(error.retryAfterMs).toBe(3000);
+    expect(isRetryable(error)).toBe(true);
+  });
+
+  it('classifies timeouts and resets as retryable network errors', () => {
+    const abort = Object.assign(new Error('The user aborted a request.'), { name: 'AbortError', type: 'aborted' });
+    expect(toKubeApiError(abort, 'get x')).toMatchObject({ status: 0, reason: 'Timeout', message: 'get x: no answer (timed out)' });
+    const reset = Object.assign(new Error('request to http://x failed, reason: socket hang up'), { name: 'FetchError', type: 'system', code: 'ECONNRESET' });
+    expect(isRetryable(toKubeApiError(reset, 'get x'))).toBe(true);
+    expect(isRetryable(toKubeApiError(new ApiException(422, 'x', {}, {}), 'x'))).toBe(false);
+    expect(isRetryable(toKubeApiError(new ApiException(503, 'x', {}, {}), 'x'))).toBe(true);
+  });
+});
+
+describe('KubeClient against the test API server', () => {
+  let server: TestApiServer;
+  let kubeconfig: string;
+  beforeAll(async () => {
+    server = await startTestApiServer();
+    kubeconfig = server.writeKubeconfig(mkdtempSync(join(tmpdir(), 'kube-test-')));
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  const client = (sleeps: number[] = [], options = {}) => new KubeClient(loadKubeConfig({ kubeconfig }).kubeConfig, {
+    timeoutMs: 300, backoffMs: 10, maxBackoffMs: 2_000, sleep: async (ms) => { sleeps.push(ms); }, ...options,
+  });
+
+  it('backs off exponentially and honours Retry-After up to the cap', async () => {
+    const sleeps: number[] = [];
+    server.injectFault({ method: 'GET', pathIncludes: '/configmaps', count: 1, kind: 500 });
+    server.injectFault({ method: 'GET', pathIncludes: '/configmaps', count: 1, kind: 503 });
+    server.injectFault({ method: 'GET', pathIncludes: '/configmaps', count: 1, kind: 429, retryAfterSeconds: 1 });
+    await client(sleeps).list('ConfigMap', 'default');
+    expect(sleeps).toEqual([10, 20, 1000]);
+    const capped: number[] = [];
+    server.injectFault({ method: 'GET', pathIncludes: '/configmaps', count: 1, kind: 429, retryAfterSeconds: 60 });
+    await client(capped).list('ConfigMap', 'default');
+    expect(capped).toEqual([2000]);
+  });
+
+  it('counts every attempt by verb', async () => {
+    const c = client();
+    server.injectFault({ method: 'GET', pathIncludes: '/services', count: 2, kind: 'reset' });
+    await c.list('Service', undefined);
+    await c.delete('StatefulSet', 'default', 'missing');
+    expect(c.counts).toMatchObject({ list: 3, delete: 1 });
+    expect(c.total).toBe(4);
+    expect(c.writes).toBe(1);
+  });
+
+  it('treats a 404 on delete as success and a 404 on get as undefined', async () => {
+    const c = client();
+    await expect(c.delete('Service', 'default', 'nope')).resolves.toBeUndefined();
+    await expect(c.get('StatefulSet', 'default', 'nope')).resolves.toBeUndefined();
+  });
+
+  it('refuses a call that RBAC does not grant (the permissions table is the contract)', async () => {
+    await expect(client().replace('StatefulSet', 'default', 'x', {})).rejects.toThrow(/update statefulsets is not in RECONCILER_PERMISSIONS/);
+  });
+
+  it('does not retry a 4xx', async () => {
+    const c = client();
+    const error = await c.create('ConfigMap', 'default', { metadata: { name: 'bad name!' } }).catch((e) => e);
+    expect(error).toBeInstanceOf(KubeApiError);
+    expect(error.status).toBe(422);
+    expect(c.counts.create).toBe(1);
+  });
+});
+
+describe('loadKubeConfig', () => {
+  it('names what is wrong with an unusable kubeconfig', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kc-')), 'config');
+    writeFileSync(file, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: [{name: c, context: {cluster: gone, user: u}}]\ncurrent-context: c\n');
+    expect(() => loadKubeConfig({ kubeconfig: file })).toThrow(new KubeConfigError(`context "c" in ${file} names no cluster with a server`));
+  });
+
+  it('merges the files of a KUBECONFIG path list', async () => {
+    const server = await startTestApiServer();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'kc-'));
+      const first = join(dir, 'a');
+      writeFileSync(first, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
+      const second = server.writeKubeconfig(dir);
+      const loaded = loadKubeConfig({ env: { KUBECONFIG: `${first}:${second}` }, context: 'test' });
+      expect(loaded.kubeConfig.getCurrentCluster()!.server).toBe(server.url);
+      expect(loaded.namespace).toBe('default');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('uses the in-cluster service account when nothing else is there and KUBERNETES_SERVICE_HOST is set', () => {
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = '443';
+    try {
+      const loaded = loadKubeConfig({ env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', HOME: mkdtempSync(join(tmpdir(), 'home-')) } });
+      expect(loaded.source).toBe('in-cluster service account');
+      expect(loaded.kubeConfig.getCurrentCluster()!.server).toBe('https://10.96.0.1:443');
+    } finally {
+      for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
+
+describe('permissions', () => {
+  it('cover every kind the client knows, with no wildcards', () => {
+    for (const p of RECONCILER_PERMISSIONS) {
+      expect(p.resource).not.toContain('*');
+      expect(p.verbs).not.toContain('*' as never);
+    }
+    for (const { group, resource } of Object.values(RESOURCES)) {
+      expect(RECONCILER_PERMISSIONS.some((p) => p.group === group && p.resource === resource), resource).toBe(true);
+    }
+    expect(isPermitted('', 'persistentvolumeclaims', 'delete')).toBe(false);
+    expect(isPermitted('', 'pods', 'delete')).toBe(false);
+  });
+});
