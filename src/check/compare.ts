@@ -1,0 +1,122 @@
+import { loadAll } from 'js-yaml';
+import { diffValues, sameValue, type FieldChange } from './diff';
+
+/**
+ * Compare the committed dist/ with what the app synthesizes. Equality is decided on the
+ * exact bytes of every file: a file that parses to the same objects but differs in its
+ * bytes (formatting, order, comments) is still stale, because the next synth rewrites it
+ * and the commit then shows a change nobody made. The parsed objects explain what differs.
+ */
+
+/** One object that differs inside a file present on both sides. */
+export type ObjectDiff =
+  /** Synthesized, but not in the committed file. */
+  | { readonly change: 'missing'; readonly object: string }
+  /** In the committed file, but no longer synthesized. */
+  | { readonly change: 'extra'; readonly object: string }
+  | { readonly change: 'changed'; readonly object: string; readonly fields: readonly FieldChange[] };
+
+export type FileDiff =
+  /** Synthesized, but not in dist/. `objects`: what it would hold. */
+  | { readonly file: string; readonly status: 'missing'; readonly objects: readonly string[] }
+  /** In dist/, but not synthesized. `objects`: what it holds. */
+  | { readonly file: string; readonly status: 'extra'; readonly objects: readonly string[] }
+  /** Objects or fields differ. */
+  | { readonly file: string; readonly status: 'changed'; readonly objects: readonly ObjectDiff[] }
+  /** The same objects, but not the same bytes. */
+  | { readonly file: string; readonly status: 'formatting'; readonly detail: string }
+  /** The committed file is not valid YAML. */
+  | { readonly file: string; readonly status: 'unparsable'; readonly error: string };
+
+export interface DistComparison {
+  /** Every file byte-for-byte equal, none missing, none extra. */
+  readonly upToDate: boolean;
+  /** Files compared (the union of both sides). */
+  readonly fileCount: number;
+  /** Only the files that differ, sorted by path. */
+  readonly files: readonly FileDiff[];
+}
+
+interface ParsedObject {
+  readonly key: string;
+  readonly label: string;
+  readonly value: unknown;
+}
+
+/** `Kind namespace/name`, `Kind name` for cluster-scoped objects, `document N` for anything else. */
+export function objectLabel(value: unknown, index: number): string {
+  const obj = value as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+  const name = obj?.metadata?.name;
+  if (!obj || typeof obj !== 'object' || typeof obj.kind !== 'string' || typeof name !== 'string') return `document ${index + 1}`;
+  const ns = obj.metadata?.namespace;
+  return `${obj.kind} ${typeof ns === 'string' && ns ? `${ns}/` : ''}${name}`;
+}
+
+function parse(text: string, file: string): ParsedObject[] {
+  if (!/\.ya?ml$/.test(file)) return [{ key: 'text', label: 'text', value: text }];
+  const docs = loadAll(text, undefined, { filename: file }).filter((d) => d !== null && d !== undefined);
+  return docs.map((value, index) => {
+    const v = value as { apiVersion?: unknown };
+    const label = objectLabel(value, index);
+    const identified = !label.startsWith('document ');
+    return { key: identified ? `${String(v.apiVersion)} ${label}` : label, label, value };
+  });
+}
+
+function labels(text: string, file: string): string[] {
+  try {
+    return parse(text, file).map((o) => o.label);
+  } catch {
+    return [];
+  }
+}
+
+function compareFile(file: string, committed: string, synthesized: string): FileDiff {
+  let oldObjects: ParsedObject[];
+  try {
+    oldObjects = parse(committed, file);
+  } catch (error) {
+    return { file, status: 'unparsable', error: String((error as Error).message).split('\n')[0] };
+  }
+  const newObjects = parse(synthesized, file);
+
+  // Pair objects by identity (apiVersion, kind, namespace, name), in order for duplicates.
+  const pending = new Map<string, ParsedObject[]>();
+  for (const o of oldObjects) pending.set(o.key, [...(pending.get(o.key) ?? []), o]);
+  const objects: ObjectDiff[] = [];
+  for (const n of newObjects) {
+    const o = pending.get(n.key)?.shift();
+    if (!o) {
+      objects.push({ change: 'missing', object: n.label });
+      continue;
+    }
+    const fields = diffValues(o.value, n.value);
+    if (fields.length > 0) objects.push({ change: 'changed', object: n.label, fields });
+  }
+  for (const rest of pending.values()) for (const o of rest) objects.push({ change: 'extra', object: o.label });
+  if (objects.length > 0) return { file, status: 'changed', objects };
+
+  const sameOrder = oldObjects.length === newObjects.length && oldObjects.every((o, i) => sameValue(o.value, newObjects[i].value));
+  return {
+    file,
+    status: 'formatting',
+    detail: sameOrder ? 'same objects, different bytes (formatting, quoting or comments)' : 'same objects in a different order',
+  };
+}
+
+/**
+ * Compare committed files (`actual`, relative path → content) with synthesized ones
+ * (`expected`). Pure: reads nothing, writes nothing.
+ */
+export function compareDist(expected: ReadonlyMap<string, string>, actual: ReadonlyMap<string, string>): DistComparison {
+  const paths = [...new Set([...expected.keys(), ...actual.keys()])].sort();
+  const files: FileDiff[] = [];
+  for (const file of paths) {
+    const synthesized = expected.get(file);
+    const committed = actual.get(file);
+    if (committed === undefined) files.push({ file, status: 'missing', objects: labels(synthesized!, file) });
+    else if (synthesized === undefined) files.push({ file, status: 'extra', objects: labels(committed, file) });
+    else if (committed !== synthesized) files.push(compareFile(file, committed, synthesized));
+  }
+  return { upToDate: files.length === 0, fileCount: paths.length, files };
+}

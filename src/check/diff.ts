@@ -1,0 +1,91 @@
+import { formatPath, type FieldPath } from '../api/validate';
+
+/** One field that differs between the committed object (`old`) and the synthesized one (`new`). */
+export interface FieldChange {
+  readonly path: FieldPath;
+  /** Absent (`undefined`) when the field is new. */
+  readonly old?: unknown;
+  /** Absent (`undefined`) when the field was removed. */
+  readonly new?: unknown;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Every leaf-level difference between two parsed YAML values. Objects are compared key
+ * by key (in sorted order, so the report is stable), arrays index by index; a value
+ * whose type changed is one change.
+ */
+export function diffValues(oldValue: unknown, newValue: unknown, path: FieldPath = []): FieldChange[] {
+  if (isObject(oldValue) && isObject(newValue)) {
+    const keys = [...new Set([...Object.keys(oldValue), ...Object.keys(newValue)])].sort();
+    return keys.flatMap((k) => diffValues(oldValue[k], newValue[k], [...path, k]));
+  }
+  if (Array.isArray(oldValue) && Array.isArray(newValue)) {
+    const length = Math.max(oldValue.length, newValue.length);
+    return Array.from({ length }, (_, i) => diffValues(oldValue[i], newValue[i], [...path, i])).flat();
+  }
+  if (Object.is(oldValue, newValue)) return [];
+  return [{ path, ...(oldValue === undefined ? {} : { old: oldValue }), ...(newValue === undefined ? {} : { new: newValue }) }];
+}
+
+/** Deep equality of parsed YAML values. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  return diffValues(a, b).length === 0;
+}
+
+const MAX_VALUE_LENGTH = 120;
+
+/** A value for one line of a report: strings quoted, objects as compact JSON, long ones shortened. */
+export function formatValue(value: unknown): string {
+  if (value === undefined) return '(absent)';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > MAX_VALUE_LENGTH ? `${text.slice(0, MAX_VALUE_LENGTH - 1)}…` : text;
+}
+
+/**
+ * Lines of a readable change: `path: old → new`, or for two multi-line strings (such as
+ * a redis.conf) the path followed by the changed lines, `- old` and `+ new`.
+ */
+export function formatFieldChange(change: FieldChange): string[] {
+  const path = formatPath(change.path);
+  if (typeof change.old === 'string' && typeof change.new === 'string' && (change.old.includes('\n') || change.new.includes('\n'))) {
+    const lines = lineDiff(change.old, change.new);
+    return path ? [`${path}:`, ...lines.map((l) => `  ${l}`)] : lines;
+  }
+  return [`${path ? `${path}: ` : ''}${formatValue(change.old)} → ${formatValue(change.new)}`];
+}
+
+/** The lines that differ between two texts (longest common subsequence), as `- line` / `+ line`. */
+export function lineDiff(oldText: string, newText: string): string[] {
+  const a = oldText.split('\n');
+  const b = newText.split('\n');
+  // LCS table; the texts here are config files and annotations, small enough for O(n·m).
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    }
+  }
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      i++;
+      j++;
+    } else if (i < a.length && (j === b.length || lcs[i + 1][j] >= lcs[i][j + 1])) {
+      out.push(`- ${visible(a[i++])}`);
+    } else {
+      out.push(`+ ${visible(b[j++])}`);
+    }
+  }
+  return out;
+}
+
+/** Control characters (a stray `\r`, a tab) made visible. */
+function visible(line: string): string {
+  return line.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}

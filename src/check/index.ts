@@ -1,0 +1,6 @@
+export * from './compare';
+export * from './diff';
+export * from './load-app';
+export * from './read-dist';
+export * from './redis-configs';
+export * from './report';
