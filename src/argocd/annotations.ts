@@ -9,10 +9,12 @@ export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 /** Per-object sync options, comma-separated (`SkipDryRunOnMissingResource=true`). */
 export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
 /**
- * On a custom resource whose CRD is applied by the same sync: without it, the dry run
- * that precedes every sync fails because the apiserver does not know the kind yet.
+ * On a custom resource: when the apiserver does not know its kind yet, skip the dry run
+ * that precedes every sync instead of failing it (the CRD is on its way).
  */
 export const SKIP_DRY_RUN_ON_MISSING_RESOURCE = 'SkipDryRunOnMissingResource=true';
+/** Never delete this object when it leaves Git. */
+export const NO_PRUNE = 'Prune=false';
 
 /** Argo CD's namespace in a standard installation. */
 export const DEFAULT_ARGOCD_NAMESPACE = 'argocd';

@@ -6,7 +6,7 @@ import { DEFAULT_ARGOCD_NAMESPACE, IN_CLUSTER_SERVER } from './annotations';
 import { ArgoCdApplication, type ArgoCdRetry } from './application';
 import { ArgoCdConfigPatch } from './config-patch';
 import { RECONCILER_IGNORE_DIFFERENCES, type ArgoCdIgnoreDifference } from './ignore-differences';
-import { SYNC_WAVES, applySkipDryRun, applySyncWaves } from './sync-waves';
+import { SYNC_WAVES, applyCrdPruneProtection, applySkipDryRun, applySyncWaves } from './sync-waves';
 
 /**
  * - `single`: one Application deploys the whole dist/ folder. Simplest; right when every
@@ -248,7 +248,8 @@ export class RedisArgoCd extends Chart {
  * - `app-of-apps` RedisArgoCd charts get one child Application per namespace that holds
  *   a RedisInstance;
  * - every object gets its sync wave (applySyncWaves);
- * - RedisInstances get `SkipDryRunOnMissingResource=true` when the CRD is in the same app.
+ * - RedisInstances get `SkipDryRunOnMissingResource=true` (applySkipDryRun);
+ * - the RedisInstance CRD gets `Prune=false` (applyCrdPruneProtection).
  * Idempotent. `synthesize()` runs it through SynthesizeOptions.finalize (charts/main.ts),
  * RedisArgoCd runs it at `app.synth()`.
  */
@@ -262,4 +263,5 @@ export function prepareForArgoCd(scope: IConstruct): void {
   }
   applySyncWaves(scope);
   applySkipDryRun(scope);
+  applyCrdPruneProtection(scope);
 }

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { API_GROUP, KIND, PLURAL } from '../api/types';
 import { RedisInstance } from '../constructs/redis-instance';
-import { SKIP_DRY_RUN_ON_MISSING_RESOURCE, SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION } from './annotations';
+import { NO_PRUNE, SKIP_DRY_RUN_ON_MISSING_RESOURCE, SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION } from './annotations';
 
 /**
  * Sync waves: the order in which Argo CD applies dist/. Argo CD applies one wave, waits
@@ -84,25 +84,39 @@ export function applySyncWaves(scope: IConstruct): ApiObject[] {
   return annotated;
 }
 
+/** Add one option to an object's `argocd.argoproj.io/sync-options`, keeping the others. */
+function addSyncOption(obj: ApiObject, option: string): boolean {
+  const current = annotationsOf(obj)[SYNC_OPTIONS_ANNOTATION];
+  const options = current ? current.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  if (options.includes(option)) return false;
+  obj.metadata.addAnnotation(SYNC_OPTIONS_ANNOTATION, [...options, option].join(','));
+  return true;
+}
+
 /**
- * When the RedisInstance CRD is among the objects under `scope` (it lands in the same
- * sync as the instances), add `SkipDryRunOnMissingResource=true` to every RedisInstance's
- * `argocd.argoproj.io/sync-options`: Argo CD dry-runs the whole sync before wave one,
- * and on a new cluster that dry run fails for a kind the apiserver does not know yet.
- * Existing options on the object are kept. Returns the objects it changed.
+ * Add `SkipDryRunOnMissingResource=true` to every RedisInstance's
+ * `argocd.argoproj.io/sync-options`. Argo CD dry-runs a whole sync before it applies
+ * anything, and the dry run of a RedisInstance fails while the apiserver does not know
+ * the kind. When the CRD is part of the same sync, Argo CD already skips that dry run by
+ * itself; the option covers the other cases: the CRD comes from another Application (the
+ * platform child of app-of-apps, `RedisPlatform` with `crd: false`) that has not finished
+ * yet. Existing options on the object are kept. Returns the objects it changed.
  */
 export function applySkipDryRun(scope: IConstruct): ApiObject[] {
-  const objects = scope.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
-  const hasCrd = objects.some((o) => o.kind === 'CustomResourceDefinition' && o.name === REDIS_INSTANCE_CRD_NAME);
-  if (!hasCrd) return [];
-  const changed: ApiObject[] = [];
-  for (const obj of objects) {
-    if (obj.kind !== KIND || obj.apiGroup !== API_GROUP) continue;
-    const current = annotationsOf(obj)[SYNC_OPTIONS_ANNOTATION];
-    const options = current ? current.split(',').map((s) => s.trim()).filter(Boolean) : [];
-    if (options.includes(SKIP_DRY_RUN_ON_MISSING_RESOURCE)) continue;
-    obj.metadata.addAnnotation(SYNC_OPTIONS_ANNOTATION, [...options, SKIP_DRY_RUN_ON_MISSING_RESOURCE].join(','));
-    changed.push(obj);
-  }
-  return changed;
+  return scope.node.findAll()
+    .filter((c): c is ApiObject => c instanceof ApiObject && c.kind === KIND && c.apiGroup === API_GROUP)
+    .filter((obj) => addSyncOption(obj, SKIP_DRY_RUN_ON_MISSING_RESOURCE));
+}
+
+/**
+ * Add `Prune=false` to the RedisInstance CRD: Argo CD never deletes it, even when it
+ * leaves Git (moved to another application, a chart renamed). Deleting the CRD deletes
+ * every RedisInstance in the cluster and, through their ownerReferences, every
+ * StatefulSet: all Redis pods would stop. Remove it by hand if that is really meant.
+ * Returns the objects it changed.
+ */
+export function applyCrdPruneProtection(scope: IConstruct): ApiObject[] {
+  return scope.node.findAll()
+    .filter((c): c is ApiObject => c instanceof ApiObject && c.kind === 'CustomResourceDefinition' && c.name === REDIS_INSTANCE_CRD_NAME)
+    .filter((obj) => addSyncOption(obj, NO_PRUNE));
 }

@@ -64,7 +64,7 @@ function sameLibraryCopy(options: SynthesizeOptions, file: string): SynthesizeOp
       if (foreign) {
         throw new AppModuleError(
           `${file} uses another copy of redis-gitops than this CLI (${foreign.node.path}): run the CLI of the `
-          + 'installation the app imports (npx redis-gitops check in its project; in the redis-gitops repository: npm run check)',
+          + 'installation the app imports (npx redis-gitops check in its project; in the redis-gitops repository: npm run cli -- check)',
         );
       }
     },

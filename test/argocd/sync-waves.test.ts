@@ -3,7 +3,8 @@ import { loadAll } from 'js-yaml';
 import { ApiObject, App, Chart, Testing } from 'cdk8s';
 import { synthOptions } from '../../charts/main';
 import {
-  RedisArgoCd, SYNC_OPTIONS_ANNOTATION, SYNC_WAVES, SYNC_WAVE_ANNOTATION, applySkipDryRun, applySyncWaves, prepareForArgoCd,
+  RedisArgoCd, SYNC_OPTIONS_ANNOTATION, SYNC_WAVES, SYNC_WAVE_ANNOTATION, applyCrdPruneProtection, applySkipDryRun, applySyncWaves,
+  prepareForArgoCd,
   syncWaveForKind,
 } from '../../src/argocd';
 import { RedisInstanceCrd } from '../../src/constructs/crd';
@@ -91,9 +92,8 @@ describe('SkipDryRunOnMissingResource', () => {
   const instanceAnnotations = (app: App) => app.node.findAll().filter(RedisInstance.isRedisInstance)
     .map((r) => r.instance.toJson().metadata.annotations?.[SYNC_OPTIONS_ANNOTATION]);
 
-  it('is set on RedisInstances when the CRD is in the same app', () => {
+  it('is set on every RedisInstance, keeping options already there, once', () => {
     const app = Testing.app();
-    new RedisInstanceCrd(new Chart(app, 'crds'), 'crd');
     new RedisInstance(new Chart(app, 'a'), 'cache', { namespace: 'web', image: 'redis:7.2.4-alpine' });
     new RedisInstance(new Chart(app, 'b'), 'sessions', {
       namespace: 'shop', image: 'redis:7.2.4-alpine', annotations: { [SYNC_OPTIONS_ANNOTATION]: 'Validate=false' },
@@ -103,17 +103,22 @@ describe('SkipDryRunOnMissingResource', () => {
     expect(instanceAnnotations(app)).toEqual(['SkipDryRunOnMissingResource=true', 'Validate=false,SkipDryRunOnMissingResource=true']);
   });
 
-  it('is not set when the CRD comes from elsewhere', () => {
-    const app = Testing.app();
-    new RedisInstance(new Chart(app, 'a'), 'cache', { namespace: 'web', image: 'redis:7.2.4-alpine' });
-    expect(applySkipDryRun(app)).toEqual([]);
-    expect(instanceAnnotations(app)).toEqual([undefined]);
-  });
-
   it('is in this repository\'s dist/ on every RedisInstance', () => {
     const instances = docs(synthesize(synthOptions).files).filter(({ o }) => o.kind === 'RedisInstance');
     expect(instances.length).toBeGreaterThan(0);
     for (const { o } of instances) expect(o.metadata.annotations[SYNC_OPTIONS_ANNOTATION]).toBe('SkipDryRunOnMissingResource=true');
+  });
+});
+
+describe('the RedisInstance CRD', () => {
+  it('is never pruned by Argo CD (Prune=false): deleting it would delete every RedisInstance', () => {
+    const app = Testing.app();
+    const crd = new RedisInstanceCrd(new Chart(app, 'crds'), 'crd');
+    expect(applyCrdPruneProtection(app)).toEqual([crd]);
+    expect(applyCrdPruneProtection(app)).toEqual([]);
+    expect(crd.toJson().metadata.annotations).toEqual({ [SYNC_OPTIONS_ANNOTATION]: 'Prune=false' });
+    const [crdInDist] = docs(synthesize(synthOptions).files).filter(({ o }) => o.kind === 'CustomResourceDefinition');
+    expect(crdInDist.o.metadata.annotations).toEqual({ [SYNC_OPTIONS_ANNOTATION]: 'Prune=false', [SYNC_WAVE_ANNOTATION]: '-3' });
   });
 });
 

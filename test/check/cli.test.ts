@@ -152,7 +152,7 @@ describe('redis-gitops check', () => {
     });
   });
 
-  it('runs as the real bin under tsx (npm run check), loading charts/main.ts itself', () => {
+  it('runs as the real bin under tsx (npm run cli -- check), loading charts/main.ts itself', () => {
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
     const result = spawnSync(tsx, ['src/cli/bin.ts', 'check', '--dist', dist], { cwd: ROOT, encoding: 'utf8' });
     expect(result.stderr).toBe('');
