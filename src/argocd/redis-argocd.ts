@@ -116,9 +116,10 @@ const REDIS_ARGOCD = Symbol.for('redis-gitops.RedisArgoCd');
  * Put it at the root of the app so it gets its own file. In `app-of-apps`, the child
  * Applications go to a sibling chart `<id>-apps`, the one file the root Application reads.
  *
- * Call `prepareForArgoCd(app)` once every chart exists (the synth helpers and
- * `app.synth()` do it for you): it adds the sync waves and, for `app-of-apps`, one child
- * Application per namespace that holds RedisInstances.
+ * `prepareForArgoCd(app)` must run once every chart exists: it adds the sync waves and,
+ * for `app-of-apps`, one child Application per namespace that holds RedisInstances.
+ * `app.synth()` runs it by itself; with `synthesize`/`synthesizeToDirectory`, pass
+ * `finalize: prepareForArgoCd` (as charts/main.ts does).
  *
  * @example
  * new RedisArgoCd(app, 'argocd', { repoURL: 'https://github.com/acme/platform.git' });
