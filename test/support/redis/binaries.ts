@@ -37,31 +37,35 @@ export function findExecutable(nameOrPath: string, pathEnv = process.env.PATH ??
   return undefined;
 }
 
-function required(envVar: 'REDIS_SERVER' | 'REDIS_CLI', name: string): string {
-  const wanted = process.env[envVar] || name;
-  const found = findExecutable(wanted);
+function required(env: NodeJS.ProcessEnv, envVar: 'REDIS_SERVER' | 'REDIS_CLI', name: string): string {
+  const wanted = env[envVar] || name;
+  const found = findExecutable(wanted, env.PATH ?? '');
   if (found) return found;
   throw new Error(
-    `${name} not found (${process.env[envVar] ? `$${envVar}=${wanted} is not an executable file` : `not on PATH; $${envVar} is not set`}). `
+    `${name} not found (${env[envVar] ? `$${envVar}=${wanted} is not an executable file` : `not on PATH; $${envVar} is not set`}). `
     + 'The Redis tests run a real server and do not skip. Install it with:\n'
     + `  ${INSTALL_REDIS}\n`
     + `or point $${envVar} at the binary.`,
   );
 }
 
-let cached: RedisBinaries | undefined;
-
 /**
- * The Redis binaries the tests run. Throws (the tests fail, loudly) when either is missing,
- * with the command that installs them.
+ * Find the Redis binaries from `env` ($REDIS_SERVER, $REDIS_CLI, PATH). Throws when either
+ * is missing, with the command that installs them.
  */
-export function redisBinaries(): RedisBinaries {
-  if (cached) return cached;
-  const server = required('REDIS_SERVER', 'redis-server');
-  const cli = required('REDIS_CLI', 'redis-cli');
+export function findRedisBinaries(env: NodeJS.ProcessEnv = process.env): RedisBinaries {
+  const server = required(env, 'REDIS_SERVER', 'redis-server');
+  const cli = required(env, 'REDIS_CLI', 'redis-cli');
   const version = execFileSync(server, ['--version'], { encoding: 'utf8' }).trim();
   const m = /v=(\d+)\.(\d+)\.(\d+)/.exec(version);
   if (!m) throw new Error(`cannot read the version of ${server}: "${version}"`);
-  cached = { server, cli, version, semver: [Number(m[1]), Number(m[2]), Number(m[3])] };
+  return { server, cli, version, semver: [Number(m[1]), Number(m[2]), Number(m[3])] };
+}
+
+let cached: RedisBinaries | undefined;
+
+/** The Redis binaries the tests run (found once per test file). Missing ones fail the tests loudly. */
+export function redisBinaries(): RedisBinaries {
+  cached ??= findRedisBinaries();
   return cached;
 }

@@ -4,8 +4,9 @@
  *
  * ## The seam
  * The tests run the exact bytes and commands the construct renders (renderInstance, or the
- * dist/ files `synthesize` writes). `startRedisPod(rendered, ordinal)` does what the
- * kubelet does for pod `<statefulset>-<ordinal>`:
+ * dist/ files `synthesize` writes). `startRedisPod({ statefulSet, configMap }, ordinal,
+ * options)` does what the kubelet does for pod `<statefulset>-<ordinal>` and returns a
+ * RedisPod handle (`port`, `pid`, `dataDir`, `stop(signal = 'SIGTERM')`, `runProbe(kind)`, ...):
  *
  * 1. Volumes: a temp folder per volume; the ConfigMap volume gets each `data` key as a file,
  *    emptyDirs start empty, the data claim is a folder that outlives the process (pass
@@ -16,16 +17,19 @@
  *    (POD_NAME=<statefulset>-<ordinal> from the fieldRef, literal values, Secret keys from
  *    the `secrets` option). A non-zero exit throws InitContainerError.
  * 3. The redis container's command (`redis-server <config path>`) with its env (with auth,
- *    REDISCLI_AUTH from the Secret), then wait until it answers PING.
+ *    REDISCLI_AUTH from the Secret), then wait until it answers PING, then its exec
+ *    postStart hook if it has one.
  * 4. `runProbe('readiness' | 'liveness')` runs the rendered exec command (`sh -c ...`) with
  *    the redis container's env, and its timeoutSeconds.
+ * 5. `stop()` runs the exec preStop hook if there is one, then sends SIGTERM, as the kubelet
+ *    does (SIGKILL after 10 s instead of terminationGracePeriodSeconds).
  *
  * The only differences from a pod, each done by a small function in seam.ts that changes
  * exactly what it names and throws if it is not there:
  * - Data directory: the line `dir /data` (the data volume's mount path) → the temp data
  *   folder.
  * - Port: the line `port 6379` (the container port named `redis`) → a free port, and
- *   `-p 6379` in each probe command → that port.
+ *   `-p 6379` in each probe and hook command → that port.
  * - Listening address: the line `bind 0.0.0.0` → `bind 127.0.0.1`, so that a test server
  *   (protected-mode off, often without a password) is not reachable from the network.
  * - Config and runtime paths: paths on volume mounts map to the volume folders: the
@@ -36,10 +40,14 @@
  * - Cluster DNS: the init container's PRIMARY_HOST must be pod 0's stable name
  *   `<statefulset>-0.<serviceName>.<namespace>.svc` and resolves to 127.0.0.1;
  *   PRIMARY_PORT must be the container port and becomes pod 0's port here.
+ * - Working directory: a container's `workingDir` maps like any path on a mount; without
+ *   one, redis runs in the data folder (the official images' WORKDIR is /data).
  * - Binaries: PATH starts with a per-pod bin folder where `redis-server` and `redis-cli`
  *   link to $REDIS_SERVER / $REDIS_CLI (default: the ones on PATH), so the rendered
  *   commands run unchanged. `sh` is the machine's /bin/sh (dash on Debian; the images use
- *   dash or busybox ash). The processes run as the test's user, not UID 999.
+ *   dash or busybox ash). The processes run as the test's user, not UID 999. The image is
+ *   not pulled: this machine's Redis stands in for the one in `image` (check the version
+ *   with `redisBinaries().version`).
  * With `recordExecs`, every program the init script and the probes exec is a wrapper that
  * logs its own and its parent's /proc/<pid>/cmdline before exec'ing the real one, so the
  * tests can check that no argument list ever holds the password.

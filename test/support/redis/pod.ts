@@ -82,7 +82,10 @@ export interface RedisPod {
   logs(): string;
   /** With `recordExecs`: each recorded program's argv and its parent's, NULs shown as spaces. */
   execLog(): string;
-  /** Send `signal` (the kubelet sends SIGTERM) and wait until the process is gone (SIGKILL after 10 s). */
+  /**
+   * Send `signal` and wait until the process is gone (SIGKILL after 10 s). With SIGTERM, as
+   * the kubelet does, the container's exec preStop hook runs first, if it has one.
+   */
   stop(signal?: NodeJS.Signals): Promise<StopResult>;
   /** Run the rendered readiness or liveness command against this pod, as the kubelet would. */
   runProbe(kind: 'readiness' | 'liveness', options?: { readonly env?: Readonly<Record<string, string>> }): Promise<ProbeResult>;
@@ -102,9 +105,7 @@ const cleanups = new Set<() => Promise<void>>();
 
 // Last resort if a test run dies without its afterEach: no server outlives the test process.
 process.on('exit', () => {
-  for (const child of live) {
-    try { child.kill('SIGKILL'); } catch { /* already gone */ }
-  }
+  for (const child of live) killGroup(child);
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -152,9 +153,23 @@ function waitForExit(child: ChildProcess): Promise<StopResult> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
+/**
+ * SIGKILL a process and everything it forked (Redis's RDB/AOF children, a probe's
+ * redis-cli): each child the harness starts leads its own process group, as a container's
+ * processes share one fate.
+ */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    try { child.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+}
+
 async function killAndWait(child: ChildProcess, signal: NodeJS.Signals, killAfterMs: number): Promise<StopResult> {
-  if (!exited(child)) child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  if (signal === 'SIGKILL') killGroup(child);
+  else if (!exited(child)) child.kill(signal);
+  const timer = setTimeout(() => killGroup(child), killAfterMs);
   try {
     return await waitForExit(child);
   } finally {
@@ -205,14 +220,14 @@ function makeBinDir(root: string, bins: RedisBinaries, record?: { readonly log: 
 /** Run a process to completion, collecting its output. */
 function runToCompletion(argv: readonly string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     live.add(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
     child.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
     child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    const timer = setTimeout(() => { timedOut = true; killGroup(child); }, timeoutMs);
     child.once('error', (e) => { clearTimeout(timer); live.delete(child); reject(e); });
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -302,6 +317,8 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
   const scripts = [
     ...(spec.initContainers ?? []).flatMap(commandOf),
     ...(redis.readinessProbe?.exec?.command ?? []),
+    ...(redis.lifecycle?.postStart?.exec?.command ?? []),
+    ...(redis.lifecycle?.preStop?.exec?.command ?? []),
     ...(redis.livenessProbe?.exec?.command ?? []),
   ];
   const bin = makeBinDir(root, bins, options.recordExecs ? { log: execLogPath, scripts } : undefined);
@@ -322,7 +339,8 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
       RUNTIME_CONF: hostPath(mounts, RUNTIME_CONFIG_FILE),
     };
     const argv = commandOf(container);
-    const result = await runToCompletion(argv, { ...baseEnv, ...env }, root, 30_000);
+    const cwd = container.workingDir ? hostPath(mounts, container.workingDir) : root;
+    const result = await runToCompletion(argv, { ...baseEnv, ...env }, cwd, 30_000);
     const run: ContainerRun = { container: container.name, argv, env, ...result };
     init.push(run);
     if (result.exitCode !== 0) throw new InitContainerError(run);
@@ -339,7 +357,11 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
     }));
     for (const [file, content] of Object.entries(files)) writeFileSync(join(volumeDirs[configVolume], file), content);
 
-    const child = spawn(argv[0], argv.slice(1), { env: { ...baseEnv, ...redisEnv }, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), {
+      // The official images' WORKDIR is /data.
+      env: { ...baseEnv, ...redisEnv }, cwd: redis.workingDir ? hostPath(redisMounts, redis.workingDir) : dataDir,
+      stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    });
     live.add(child);
     let output = '';
     child.stdout!.on('data', (c: Buffer) => { output += c.toString('utf8'); });
@@ -360,18 +382,38 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
     }
 
     const finalPort = port;
+    /** An exec command of the redis container (probe or hook), run as the kubelet would. */
+    const runExec = (command: readonly string[], timeoutSeconds: number, env: Readonly<Record<string, string>> = {}) =>
+      runToCompletion(remapProbeCommand(command, cport, finalPort), { ...baseEnv, ...redisEnv, ...env }, root, timeoutSeconds * 1000);
+    const grace = spec.terminationGracePeriodSeconds ?? 30;
+
+    // postStart: the kubelet kills the container when it fails.
+    const postStart = redis.lifecycle?.postStart;
+    if (postStart && !postStart.exec?.command) throw new Error('only exec postStart hooks are supported by the test harness');
+    if (postStart?.exec?.command) {
+      const result = await runExec(postStart.exec.command, grace);
+      if (result.exitCode !== 0) {
+        await killAndWait(child, 'SIGKILL', 5_000);
+        throw new Error(`postStart hook of pod ${name} failed (${result.exitCode}): ${result.stderr || result.stdout}`);
+      }
+    }
+    const preStop = redis.lifecycle?.preStop;
+    if (preStop && !preStop.exec?.command) throw new Error('only exec preStop hooks are supported by the test harness');
+
     return {
       name, ordinal, port: finalPort, pid: child.pid!, dataDir, root, configPath, runtimeConf, init, argv, env: redisEnv,
       get alive() { return !exited(child); },
       logs: () => output,
       execLog: () => (existsSync(execLogPath) ? readFileSync(execLogPath, 'utf8').replace(/\0/g, ' ') : ''),
-      stop: (signal: NodeJS.Signals = 'SIGTERM') => killAndWait(child, signal, 10_000),
+      stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+        // The kubelet runs preStop, then sends SIGTERM (SIGKILL after the grace period; 10 s here).
+        if (signal === 'SIGTERM' && preStop?.exec?.command && !exited(child)) await runExec(preStop.exec.command, grace);
+        return killAndWait(child, signal, 10_000);
+      },
       runProbe: async (kind, probeOptions = {}) => {
         const probe = kind === 'readiness' ? redis.readinessProbe : redis.livenessProbe;
         if (!probe?.exec?.command) throw new Error(`the redis container has no exec ${kind} probe`);
-        const command = remapProbeCommand(probe.exec.command, cport, finalPort);
-        const env = { ...baseEnv, ...redisEnv, ...probeOptions.env };
-        return runToCompletion(command, env, root, (probe.timeoutSeconds ?? 1) * 1000);
+        return runExec(probe.exec.command, probe.timeoutSeconds ?? 1, probeOptions.env);
       },
     };
   }

@@ -174,3 +174,16 @@ export function configMapFiles(configMap: V1ConfigMap, remapConf: (conf: string)
   if (data[CONFIG_FILE] === undefined) throw new Error(`ConfigMap ${configMap.metadata?.name} has no ${CONFIG_FILE}`);
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, k === CONFIG_FILE ? remapConf(v) : v]));
 }
+
+/** A Secret value for every `secretKeyRef` of the pod template (init and app containers). */
+export function secretsFor(sts: V1StatefulSet, value: string): Record<string, Record<string, string>> {
+  const spec = podSpec(sts);
+  const out: Record<string, Record<string, string>> = {};
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+    for (const e of c.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref?.name) (out[ref.name] ??= {})[ref.key] = value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { RUNTIME_CONFIG_FILE, renderRedisConf } from '../../src/redis-conf/render';
+import { LIVENESS_COMMAND, READINESS_COMMAND } from '../../src/render/instance';
+import {
+  INSTALL_REDIS, findRedisBinaries, hostPath, primaryDnsName, remapPrimaryEnv, remapProbeCommand, remapRedisConf,
+  renderSpec, resolveEnv, rewriteConfLines, secretsFor, type Mount,
+} from '../support/redis';
+
+/** The seam between rendered pods and this machine: pure functions, no server needed. */
+
+describe('rewriteConfLines', () => {
+  const conf = 'a 1\nb 2\nc 3\n';
+
+  it('replaces exactly the named lines, one for one', () => {
+    expect(rewriteConfLines(conf, [['b 2', 'b 20'], ['a 1', 'a 10']])).toBe('a 10\nb 20\nc 3\n');
+  });
+
+  it('throws when a line to remap is missing, instead of testing an unremapped file', () => {
+    expect(() => rewriteConfLines(conf, [['d 4', 'd 40']])).toThrow('line "d 4" not found');
+    expect(() => rewriteConfLines(conf, [['b', 'x']])).toThrow('not found'); // whole lines only
+  });
+
+  it('throws when a line to remap occurs more than once', () => {
+    expect(() => rewriteConfLines('a 1\na 1\n', [['a 1', 'a 2']])).toThrow('occurs 2 times');
+  });
+
+  it('refuses a replacement of several lines (line numbers must stay those of the rendered file)', () => {
+    expect(() => rewriteConfLines(conf, [['a 1', 'a 1\nx 2']])).toThrow('single line');
+  });
+});
+
+describe('remapRedisConf', () => {
+  it('changes only dir, port, bind and the runtime include of a rendered redis.conf', () => {
+    const rendered = renderRedisConf({ 'maxmemory-policy': 'allkeys-lru' });
+    const remapped = remapRedisConf(rendered, {
+      dataMountPath: '/data', dataDir: '/tmp/x y/data', containerPort: 6379, port: 40001, runtimeConf: '/tmp/x/runtime.conf',
+    });
+    const before = rendered.split('\n');
+    const after = remapped.split('\n');
+    expect(after).toHaveLength(before.length);
+    const changed = before.map((line, i) => [line, after[i]]).filter(([a, b]) => a !== b);
+    expect(changed).toEqual([
+      ['bind 0.0.0.0', 'bind 127.0.0.1'],
+      ['dir /data', 'dir "/tmp/x y/data"'],
+      ['port 6379', 'port 40001'],
+      [`include ${RUNTIME_CONFIG_FILE}`, 'include "/tmp/x/runtime.conf"'],
+    ]);
+  });
+
+  it('fails when the rendered data directory is not where the data volume is mounted', () => {
+    expect(() => remapRedisConf(renderRedisConf(), {
+      dataMountPath: '/var/lib/redis', dataDir: '/tmp/d', containerPort: 6379, port: 1, runtimeConf: '/tmp/r',
+    })).toThrow('line "dir /var/lib/redis" not found');
+  });
+});
+
+describe('remapProbeCommand', () => {
+  it('points the rendered readiness and liveness commands at the test port and changes nothing else', () => {
+    for (const command of [READINESS_COMMAND, LIVENESS_COMMAND]) {
+      const remapped = remapProbeCommand(command, 6379, 40001);
+      expect(remapped[2]).toBe(command[2].replace('-p 6379', '-p 40001'));
+      expect(remapped.slice(0, 2)).toEqual(['sh', '-c']);
+    }
+  });
+
+  it('throws when the port flag is missing or ambiguous, and ignores other numbers', () => {
+    expect(() => remapProbeCommand(['sh', '-c', 'redis-cli ping'], 6379, 1)).toThrow('found it 0 times');
+    expect(() => remapProbeCommand(['sh', '-c', 'redis-cli -p 63790 ping'], 6379, 1)).toThrow('found it 0 times');
+    expect(() => remapProbeCommand(['sh', '-c', 'redis-cli -p 6379 ping; redis-cli -p 6379 ping'], 6379, 1)).toThrow('2 times');
+    expect(() => remapProbeCommand(['redis-cli', 'ping'], 6379, 1)).toThrow('["sh", "-c", script]');
+  });
+});
+
+describe('volume mounts and env', () => {
+  const mounts: Mount[] = [
+    { mountPath: '/data', hostDir: '/h/data', volume: 'redis-data' },
+    { mountPath: '/run/redis', hostDir: '/h/runtime', volume: 'runtime' },
+  ];
+
+  it('maps container paths into the folder of the longest mount that holds them', () => {
+    expect(hostPath(mounts, '/run/redis/runtime.conf')).toBe('/h/runtime/runtime.conf');
+    expect(hostPath(mounts, '/data')).toBe('/h/data');
+    expect(() => hostPath(mounts, '/database/x')).toThrow('not on any volume mount');
+    expect(() => hostPath(mounts, '/etc/redis.conf')).toThrow('not on any volume mount');
+  });
+
+  it('resolves env as the kubelet does, and fails on a missing Secret key', () => {
+    const rendered = renderSpec({ image: 'redis:7', replicas: 2, auth: { secretName: 'auth' } });
+    const init = rendered.statefulSet.spec!.template.spec!.initContainers![0];
+    const pod = { name: 'cache-1', namespace: 'test', secrets: secretsFor(rendered.statefulSet, 'pw') };
+    expect(resolveEnv(init.env, pod)).toEqual({
+      POD_NAME: 'cache-1', PRIMARY_HOST: 'cache-0.cache.test.svc', PRIMARY_PORT: '6379', REDIS_PASSWORD: 'pw',
+    });
+    expect(() => resolveEnv(init.env, { ...pod, secrets: {} })).toThrow('Secret "auth" has no key "password"');
+  });
+
+  it('resolves only pod 0\'s stable DNS name, to loopback', () => {
+    const { statefulSet } = renderSpec({ image: 'redis:7', replicas: 2 });
+    const dnsName = primaryDnsName(statefulSet);
+    expect(dnsName).toBe('cache-0.cache.test.svc');
+    const env = { PRIMARY_HOST: dnsName, PRIMARY_PORT: '6379', POD_NAME: 'cache-1' };
+    expect(remapPrimaryEnv(env, { dnsName, containerPort: 6379, primaryPort: 40001 }))
+      .toEqual({ PRIMARY_HOST: '127.0.0.1', PRIMARY_PORT: '40001', POD_NAME: 'cache-1' });
+    expect(() => remapPrimaryEnv({ ...env, PRIMARY_HOST: 'cache-primary' }, { dnsName, containerPort: 6379, primaryPort: 1 }))
+      .toThrow('only pod 0');
+    expect(() => remapPrimaryEnv({ ...env, PRIMARY_PORT: '6380' }, { dnsName, containerPort: 6379, primaryPort: 1 }))
+      .toThrow('not the container port');
+  });
+});
+
+describe('finding the Redis binaries', () => {
+  it('fails loudly, with the install command, when redis-server is missing', () => {
+    expect(() => findRedisBinaries({ PATH: '/nonexistent' })).toThrow(INSTALL_REDIS);
+    expect(() => findRedisBinaries({ PATH: process.env.PATH, REDIS_SERVER: '/nonexistent/redis-server' }))
+      .toThrow('$REDIS_SERVER=/nonexistent/redis-server is not an executable file');
+  });
+});
