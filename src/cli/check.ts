@@ -1,12 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { ApiObject } from 'cdk8s';
 import { Command, Option } from 'commander';
 import { RedisInstance } from '../constructs/redis-instance';
 import {
   AppModuleError, DEFAULT_APP_MODULE, compareDist, formatComparison, loadSynthOptions, readDistFiles, renderedRedisConfs,
-  type DistComparison, type RenderedRedisConf,
+  type DistComparison,
 } from '../check';
+import { RedisServerNotFoundError, verifyRedisConfigs, type RedisConfigVerification } from '../redis-conf/verify';
 import { synthesize, type SynthesizeOptions } from '../synth/synthesize';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io';
 import { registerCommand, type CommandContext } from './main';
@@ -23,28 +24,6 @@ export interface CheckOptions {
   app: string;
   redisServer?: string | true;
   output: 'text' | 'json';
-}
-
-/** What `verifyRedisConfigs` (src/redis-conf/verify.ts) returns per instance. */
-interface RedisConfigVerification {
-  readonly instance: string;
-  readonly ok: boolean;
-  readonly error?: string;
-}
-type VerifyRedisConfigs = (
-  configs: ReadonlyArray<RenderedRedisConf>, options?: { redisServer?: string },
-) => Promise<RedisConfigVerification[]>;
-
-/** Loaded on demand: only `--redis-server` starts Redis processes. */
-async function loadVerifier(): Promise<VerifyRedisConfigs> {
-  let mod: { verifyRedisConfigs?: VerifyRedisConfigs };
-  try {
-    mod = await import(join(__dirname, '..', 'redis-conf', 'verify'));
-  } catch (error) {
-    throw new UsageError(`--redis-server is not available in this build of redis-gitops: ${(error as Error).message.split('\n')[0]}`);
-  }
-  if (typeof mod.verifyRedisConfigs !== 'function') throw new UsageError('--redis-server is not available in this build of redis-gitops');
-  return mod.verifyRedisConfigs;
 }
 
 /**
@@ -114,12 +93,11 @@ export async function runCheck(options: CheckOptions, io: CliIO): Promise<number
 
   let verifications: RedisConfigVerification[] | undefined;
   if (options.redisServer !== undefined) {
-    const verify = await loadVerifier();
     const redisServer = options.redisServer === true ? undefined : options.redisServer;
     try {
-      verifications = await verify(renderedRedisConfs(result.files), redisServer ? { redisServer } : {});
+      verifications = await verifyRedisConfigs(renderedRedisConfs(result.files), redisServer ? { redisServer } : {});
     } catch (error) {
-      if ((error as Error)?.name === 'RedisServerNotFoundError') throw new UsageError((error as Error).message);
+      if (error instanceof RedisServerNotFoundError) throw new UsageError(error.message);
       throw error;
     }
     if (verifications.some((v) => !v.ok)) code = EXIT_FAILED;

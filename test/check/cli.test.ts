@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,8 +10,6 @@ import { captureIO } from '../support/cli';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(__dirname, 'fixtures');
-/** `--redis-server` runs src/redis-conf/verify.ts (issue 5); until that lands the option says it is unavailable. */
-const HAS_VERIFY = existsSync(join(ROOT, 'src/redis-conf/verify.ts'));
 
 /** Every file and folder under `dir` with its bytes and mtime: proof that nothing changed. */
 function snapshot(dir: string): Record<string, string> {
@@ -119,9 +117,7 @@ describe('redis-gitops check', () => {
       [['--app', 'test/check/fixtures/no-options.ts'], 'error: test/check/fixtures/no-options.ts does not export synthOptions'],
       [['--output', 'yaml'], "error: option '-o, --output <format>' argument 'yaml' is invalid. Allowed choices are text, json."],
       [['--no-such-flag'], "error: unknown option '--no-such-flag'"],
-      [['--redis-server', '/no/such/redis-server'], HAS_VERIFY
-        ? 'error: cannot run redis-server "/no/such/redis-server"'
-        : 'error: --redis-server is not available in this build of redis-gitops'],
+      [['--redis-server', '/no/such/redis-server'], 'error: cannot run redis-server "/no/such/redis-server"'],
     ])('%j', async (args, message) => {
       const io = captureIO({}, ROOT);
       expect(await run(['check', ...(args[0] === '--dist' ? [] : ['--dist', dist]), ...args], io)).toBe(2);
@@ -130,7 +126,7 @@ describe('redis-gitops check', () => {
     });
   });
 
-  describe.runIf(HAS_VERIFY)('--redis-server', () => {
+  describe('--redis-server', () => {
     it('starts every rendered redis.conf with redis-server and passes when Redis accepts them', async () => {
       const { code, out } = await check('--redis-server');
       expect(out).toContain('redis-server accepted the redis.conf of all 3 instances');
