@@ -77,7 +77,7 @@ export function applySyncWaves(scope: IConstruct): ApiObject[] {
   }
   const annotated: ApiObject[] = [];
   for (const obj of all) {
-    if (!(obj instanceof ApiObject) || SYNC_WAVE_ANNOTATION in annotationsOf(obj)) continue;
+    if (!ApiObject.isApiObject(obj) || SYNC_WAVE_ANNOTATION in annotationsOf(obj)) continue;
     obj.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(waves.get(obj) ?? syncWaveForKind(obj.kind)));
     annotated.push(obj);
   }
@@ -104,7 +104,7 @@ function addSyncOption(obj: ApiObject, option: string): boolean {
  */
 export function applySkipDryRun(scope: IConstruct): ApiObject[] {
   return scope.node.findAll()
-    .filter((c): c is ApiObject => c instanceof ApiObject && c.kind === KIND && c.apiGroup === API_GROUP)
+    .filter((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === KIND && c.apiGroup === API_GROUP)
     .filter((obj) => addSyncOption(obj, SKIP_DRY_RUN_ON_MISSING_RESOURCE));
 }
 
@@ -117,6 +117,6 @@ export function applySkipDryRun(scope: IConstruct): ApiObject[] {
  */
 export function applyCrdPruneProtection(scope: IConstruct): ApiObject[] {
   return scope.node.findAll()
-    .filter((c): c is ApiObject => c instanceof ApiObject && c.kind === 'CustomResourceDefinition' && c.name === REDIS_INSTANCE_CRD_NAME)
+    .filter((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === 'CustomResourceDefinition' && c.name === REDIS_INSTANCE_CRD_NAME)
     .filter((obj) => addSyncOption(obj, NO_PRUNE));
 }

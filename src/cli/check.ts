@@ -38,7 +38,7 @@ function sameLibraryCopy(options: SynthesizeOptions, file: string): SynthesizeOp
     ...options,
     define: (app) => {
       define(app);
-      const foreign = app.node.findAll().find((c) => c.constructor?.name === 'RedisInstance' && !(c instanceof ApiObject)
+      const foreign = app.node.findAll().find((c) => c.constructor?.name === 'RedisInstance' && !ApiObject.isApiObject(c)
         && !RedisInstance.isRedisInstance(c));
       if (foreign) {
         throw new AppModuleError(
