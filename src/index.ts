@@ -14,3 +14,11 @@ export * from './render/instance';
 export * from './constructs/redis-instance';
 export * from './constructs/crd';
 export * from './synth';
+export * from './argocd';
+export * from './constructs/platform';
+export {
+  compareDist, formatComparison, readDistFiles, loadSynthOptions, renderedRedisConfs,
+  type DistComparison, type FileDiff, type ObjectDiff, type FieldChange,
+} from './check';
+export * from './redis-conf/verify';
+export { PACKAGE_VERSION } from './version';
