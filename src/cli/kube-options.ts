@@ -100,7 +100,8 @@ export async function runAndReport(ctx: CommandContext, options: KubeCommandOpti
   }
   if (options.verbose) {
     const r = result.requests;
-    io.stderr(`${result.instances.length} instance(s), ${r.total} request(s) (get ${r.get}, list ${r.list}, create ${r.create}, update ${r.update}, patch ${r.patch}, delete ${r.delete}) in ${Math.round(performance.now() - started)} ms`);
+    const usage = process.resourceUsage();
+    io.stderr(`${result.instances.length} instance(s), ${r.total} request(s) (get ${r.get}, list ${r.list}, create ${r.create}, update ${r.update}, patch ${r.patch}, delete ${r.delete}) in ${Math.round(performance.now() - started)} ms, CPU ${Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000)} ms, peak RSS ${Math.round(usage.maxRSS / 1024)} MiB`);
   }
   return result;
 }

@@ -197,6 +197,10 @@ export type Kind =
   | 'RedisInstance' | 'StatefulSet' | 'ConfigMap' | 'Service' | 'PodDisruptionBudget' | 'PersistentVolumeClaim'
   | 'StorageClass' | 'Secret' | 'Lease' | 'Event';
 
+/** Name under which our writes appear in managedFields (Argo CD's ignoreDifferences uses it too). */
+export const FIELD_MANAGER = 'redis-gitops';
+const fieldManager = FIELD_MANAGER;
+
 /** (group, resource) of each kind, for RBAC checks and messages. */
 export const RESOURCES: Record<Kind, { readonly group: string; readonly resource: string }> = {
   RedisInstance: { group: API_GROUP, resource: PLURAL },
@@ -344,12 +348,12 @@ export class KubeClient {
     const { apps, core, policy, coordination } = this.api;
     return this.call('create', kind, `create ${kind} ${namespace}/${body?.metadata?.name ?? body?.metadata?.generateName ?? ''}`, async (o): Promise<any> => {
       switch (kind) {
-        case 'StatefulSet': return apps.createNamespacedStatefulSet({ namespace, body }, o);
-        case 'ConfigMap': return core.createNamespacedConfigMap({ namespace, body }, o);
-        case 'Service': return core.createNamespacedService({ namespace, body }, o);
-        case 'PodDisruptionBudget': return policy.createNamespacedPodDisruptionBudget({ namespace, body }, o);
-        case 'Event': return core.createNamespacedEvent({ namespace, body }, o);
-        case 'Lease': return coordination.createNamespacedLease({ namespace, body }, o);
+        case 'StatefulSet': return apps.createNamespacedStatefulSet({ namespace, body, fieldManager }, o);
+        case 'ConfigMap': return core.createNamespacedConfigMap({ namespace, body, fieldManager }, o);
+        case 'Service': return core.createNamespacedService({ namespace, body, fieldManager }, o);
+        case 'PodDisruptionBudget': return policy.createNamespacedPodDisruptionBudget({ namespace, body, fieldManager }, o);
+        case 'Event': return core.createNamespacedEvent({ namespace, body, fieldManager }, o);
+        case 'Lease': return coordination.createNamespacedLease({ namespace, body, fieldManager }, o);
         default: throw new Error(`internal: no create for ${kind}`);
       }
     });
@@ -360,11 +364,11 @@ export class KubeClient {
     const { apps, core, policy } = this.api;
     return this.call('patch', kind, `patch ${kind} ${namespace}/${name}`, async (o): Promise<any> => {
       switch (kind) {
-        case 'StatefulSet': return apps.patchNamespacedStatefulSet({ name, namespace, body }, o);
-        case 'ConfigMap': return core.patchNamespacedConfigMap({ name, namespace, body }, o);
-        case 'Service': return core.patchNamespacedService({ name, namespace, body }, o);
-        case 'PodDisruptionBudget': return policy.patchNamespacedPodDisruptionBudget({ name, namespace, body }, o);
-        case 'PersistentVolumeClaim': return core.patchNamespacedPersistentVolumeClaim({ name, namespace, body }, o);
+        case 'StatefulSet': return apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager }, o);
+        case 'ConfigMap': return core.patchNamespacedConfigMap({ name, namespace, body, fieldManager }, o);
+        case 'Service': return core.patchNamespacedService({ name, namespace, body, fieldManager }, o);
+        case 'PodDisruptionBudget': return policy.patchNamespacedPodDisruptionBudget({ name, namespace, body, fieldManager }, o);
+        case 'PersistentVolumeClaim': return core.patchNamespacedPersistentVolumeClaim({ name, namespace, body, fieldManager }, o);
         default: throw new Error(`internal: no patch for ${kind}`);
       }
     });
@@ -373,14 +377,14 @@ export class KubeClient {
   /** Merge-patch a RedisInstance's status through the /status subresource; the body carries only `status`. */
   async patchStatus(namespace: string, name: string, status: object): Promise<any> {
     return this.call('patch', 'RedisInstance', `patch RedisInstance ${namespace}/${name} status`, (o) => this.api.custom.patchNamespacedCustomObjectStatus({
-      group: API_GROUP, version: 'v1', plural: PLURAL, namespace, name, body: { status },
+      group: API_GROUP, version: 'v1', plural: PLURAL, namespace, name, body: { status }, fieldManager,
     }, o), 'status');
   }
 
   /** A PUT (the Lease, with its resourceVersion, so a concurrent writer gets 409). */
   async replace<T = any>(kind: Kind, namespace: string, name: string, body: any): Promise<T> {
     return this.call('update', kind, `update ${kind} ${namespace}/${name}`, async (o): Promise<any> => {
-      if (kind === 'Lease') return this.api.coordination.replaceNamespacedLease({ name, namespace, body }, o);
+      if (kind === 'Lease') return this.api.coordination.replaceNamespacedLease({ name, namespace, body, fieldManager }, o);
       throw new Error(`internal: no update for ${kind}`);
     });
   }

@@ -138,7 +138,7 @@ describe('reconcile', () => {
   it('-v reports the request counts on stderr', async () => {
     const { code, err } = await h.cli(['reconcile', '-A', '-v']);
     expect(code).toBe(0);
-    expect(err).toEqual([expect.stringMatching(/^0 instance\(s\), 1 request\(s\) \(get 0, list 1, create 0, update 0, patch 0, delete 0\) in \d+ ms$/)]);
+    expect(err).toEqual([expect.stringMatching(/^0 instance\(s\), 1 request\(s\) \(get 0, list 1, create 0, update 0, patch 0, delete 0\) in \d+ ms, CPU \d+ ms, peak RSS \d+ MiB$/)]);
   });
 
   it('is listed in --help with plan', async () => {
