@@ -111,7 +111,7 @@ async function executeOnce(client: KubeClient, planned: Planned, events: EventRe
       const uid = live.statefulSet?.metadata?.uid;
       // Orphan: the pods stay (and keep serving); the uid precondition makes sure we delete the one we planned for.
       await client.delete('StatefulSet', namespace, name, { propagationPolicy: 'Orphan', ...(uid ? { uid } : {}) });
-      statefulSet = await createAfterDelete(client, namespace, wanted, uid, options);
+      statefulSet = await createAfterDelete(client, namespace, withForeignMetadata(wanted, live.statefulSet), uid, options);
       events.push({ reason: 'Recreated', type: 'Normal', message: `Recreated StatefulSet ${name} (orphan delete; the pods were adopted): ${summarize(plan.reasons)}${childSummary(first)}` });
       break;
     }
@@ -136,6 +136,22 @@ async function executeOnce(client: KubeClient, planned: Planned, events: EventRe
     events.push({ reason: 'Synced', type: 'Normal', message: `Removed: ${last.map(describeWrite).join('; ')}` });
   }
   return statefulSet;
+}
+
+/**
+ * The new StatefulSet keeps the labels and annotations others put on the old one (Argo CD's
+ * tracking id, its sync wave, kubectl's last-applied configuration); ours win.
+ */
+function withForeignMetadata(wanted: V1StatefulSet, old: V1StatefulSet | undefined): V1StatefulSet {
+  if (!old?.metadata) return wanted;
+  return {
+    ...wanted,
+    metadata: {
+      ...wanted.metadata,
+      labels: { ...old.metadata.labels, ...wanted.metadata?.labels },
+      annotations: { ...old.metadata.annotations, ...wanted.metadata?.annotations },
+    },
+  };
 }
 
 function describeWrite(write: ChildWrite): string {

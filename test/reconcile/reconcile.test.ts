@@ -213,7 +213,10 @@ describe('reconcile: rolling updates keep the StatefulSet', () => {
 describe('reconcile: recreate without losing pods or volumes', () => {
   it('storage size increase: a new StatefulSet uid, the same pods (adopted), claims expanded', async () => {
     await running('web', 'cache', { replicas: 2 });
-    const uid = h.get('StatefulSet', 'web', 'cache').metadata.uid;
+    const old = h.get('StatefulSet', 'web', 'cache');
+    const uid = old.metadata.uid;
+    // Argo CD's tracking annotation survives the recreate.
+    h.server.update({ ...old, metadata: { ...old.metadata, annotations: { ...old.metadata.annotations, 'argocd.argoproj.io/tracking-id': 'redis:apps/StatefulSet:web/cache' } } });
     const pods = podUids(h.server, 'web');
     patchSpec('web', 'cache', { storage: { size: '2Gi' } });
     const { code, lines } = await h.reconcile();
@@ -229,6 +232,7 @@ describe('reconcile: recreate without losing pods or volumes', () => {
     h.server.settle();
     const sts = h.get('StatefulSet', 'web', 'cache');
     expect(sts.metadata.uid).not.toBe(uid);
+    expect(sts.metadata.annotations['argocd.argoproj.io/tracking-id']).toBe('redis:apps/StatefulSet:web/cache');
     expect(podUids(h.server, 'web')).toEqual(pods);
     for (const pod of h.server.list('v1', 'Pod', 'web')) expect(pod.metadata.ownerReferences[0].uid).toBe(sts.metadata.uid);
     expect(h.server.list('v1', 'PersistentVolumeClaim', 'web').map((c) => c.spec.resources.requests.storage)).toEqual(['2Gi', '2Gi']);
