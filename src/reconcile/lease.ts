@@ -87,8 +87,20 @@ export class Lease {
     return { acquired: false, holder: last?.holder ?? 'unknown', until: last?.until ?? new Date(0) };
   }
 
-  /** Renew when a third of the duration has passed. Throws when the Lease was lost. */
+  private renewing?: Promise<void>;
+
+  /**
+   * Renew when a third of the duration has passed. Throws when the Lease was lost. Callers
+   * acting in parallel share one renewal (two PUTs with the same resourceVersion would
+   * make the second look like a lost Lease).
+   */
   async keep(): Promise<void> {
+    if (this.renewing) return this.renewing;
+    this.renewing = this.renew().finally(() => { this.renewing = undefined; });
+    return this.renewing;
+  }
+
+  private async renew(): Promise<void> {
     const now = (this.options.now ?? (() => new Date()))();
     const duration = this.options.durationSeconds ?? 60;
     if (now.getTime() - this.renewedAt.getTime() < (duration * 1000) / 3) return;

@@ -21,8 +21,8 @@ import { computeStatus, desiredStatus } from './status';
 
 /** Children are found by this label; RedisInstances are listed without a selector (our CRD). */
 export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
-/** The data claims carry the volumeClaimTemplate's labels: the pod selector labels. */
-export const CLAIM_SELECTOR = `app.kubernetes.io/name=${selectorLabels('x')['app.kubernetes.io/name']}`;
+/** The data claims carry the volumeClaimTemplate's labels (the pod selector labels); matched by name after. */
+export const CLAIM_SELECTOR = Object.entries(selectorLabels('')).filter(([k]) => k === 'app.kubernetes.io/name').map(([k, v]) => `${k}=${v}`).join(',');
 
 export interface PassOptions {
   readonly client: KubeClient;
