@@ -223,7 +223,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   } catch (error) {
     return { instances: [], requests: counts(client), error: error instanceof Error ? oneLine(error) : String(error), dryRun };
   }
-  let assessed = await assessAll(client, world).catch((error) => error as Error);
+  const assessed = await assessAll(client, world).catch((error) => error as Error);
   if (assessed instanceof Error) return { instances: [], requests: counts(client), error: oneLine(assessed), dryRun };
 
   const at = now();
@@ -263,31 +263,40 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     return { instances: [], requests: counts(client), error: `cannot take the Lease ${leaseNamespace}/${leaseName}: ${error instanceof Error ? oneLine(error) : String(error)}`, dryRun };
   }
 
+  // Released before the counts are taken, so the release is counted too.
+  let outcome: Omit<PassResult, 'requests'>;
   try {
-    // The world may have moved while we waited for the Lease: read and plan again.
-    try {
-      world = await readWorld(client, options.namespace);
-      assessed = await assessAll(client, world);
-    } catch (error) {
-      return { instances: [], requests: counts(client), error: error instanceof Error ? oneLine(error) : String(error), dryRun };
-    }
-    const results = await mapLimit(assessed, options.concurrency ?? 8, async (a): Promise<InstanceResult> => {
-      try {
-        await lease.keep();
-        return await reconcileInstance(client, world, a, options, now);
-      } catch (error) {
-        // Losing the Lease (or a bug) stops this instance, never the others' report.
-        const message = error instanceof Error ? oneLine(error) : String(error);
-        return {
-          namespace: a.instance.metadata.namespace ?? 'default', name: a.instance.metadata.name, action: a.plan?.action ?? 'none',
-          reasons: a.plan?.reasons ?? [], writes: [], message, phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: message, warnings: a.warnings,
-        };
-      }
-    });
-    return { instances: results, requests: counts(client), dryRun };
+    outcome = await actWithLease(client, lease, options, now, dryRun);
   } finally {
     await lease.release();
   }
+  return { ...outcome, requests: counts(client) };
+}
+
+async function actWithLease(client: KubeClient, lease: Lease, options: PassOptions, now: () => Date, dryRun: boolean): Promise<Omit<PassResult, 'requests'>> {
+  // The world may have moved while we waited for the Lease: read and plan again.
+  let world: World;
+  let assessed: Assessed[];
+  try {
+    world = await readWorld(client, options.namespace);
+    assessed = await assessAll(client, world);
+  } catch (error) {
+    return { instances: [], error: error instanceof Error ? oneLine(error) : String(error), dryRun };
+  }
+  const instances = await mapLimit(assessed, options.concurrency ?? 8, async (a): Promise<InstanceResult> => {
+    try {
+      await lease.keep();
+      return await reconcileInstance(client, world, a, options, now);
+    } catch (error) {
+      // Losing the Lease (or a bug) stops this instance, never the others' report.
+      const message = error instanceof Error ? oneLine(error) : String(error);
+      return {
+        namespace: a.instance.metadata.namespace ?? 'default', name: a.instance.metadata.name, action: a.plan?.action ?? 'none',
+        reasons: a.plan?.reasons ?? [], writes: [], message, phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: message, warnings: a.warnings,
+      };
+    }
+  });
+  return { instances, dryRun };
 }
 
 async function reconcileInstance(client: KubeClient, world: World, a: Assessed, options: PassOptions, now: () => Date): Promise<InstanceResult> {

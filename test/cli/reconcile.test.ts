@@ -141,6 +141,19 @@ describe('reconcile', () => {
     expect(err).toEqual([expect.stringMatching(/^0 instance\(s\), 1 request\(s\) \(get 0, list 1, create 0, update 0, patch 0, delete 0\) in \d+ ms, CPU \d+ ms, peak RSS \d+ MiB$/)]);
   });
 
+  it('-v counts every request of an acting pass, the Lease release included, matching what the server saw', async () => {
+    h.instance('web', 'counted', { image });
+    const { code, err } = await h.cli(['reconcile', '-n', 'web', '-v']);
+    expect(code).toBe(0);
+    const counts = /(\d+) request\(s\) \(get (\d+), list (\d+), create (\d+), update (\d+), patch (\d+), delete (\d+)\)/.exec(err.join('\n'))!.slice(1).map(Number);
+    const seen = (method: string) => h.server.requests.filter((r) => r.method === method).length;
+    expect(counts[0]).toBe(h.server.requests.length);
+    expect(counts[1] + counts[2]).toBe(seen('GET'));
+    expect([counts[3], counts[4], counts[5], counts[6]]).toEqual([seen('POST'), seen('PUT'), seen('PATCH'), seen('DELETE')]);
+    const last = h.server.requests[h.server.requests.length - 1];
+    expect(`${last.method} ${last.path}`).toBe('PUT /apis/coordination.k8s.io/v1/namespaces/default/leases/redis-gitops-reconciler'); // the release
+  });
+
   it('is listed in --help with plan', async () => {
     const io = captureIO();
     await run(['--help'], io);
