@@ -6,7 +6,9 @@ import {
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { API_GROUP, PLURAL } from '../api/types';
-import { isPermitted, type ApiVerb } from './permissions';
+import { FIELD_MANAGER, isPermitted, type ApiVerb } from './permissions';
+
+export { FIELD_MANAGER };
 
 /**
  * The client adapter: the only code that talks to the apiserver. It wraps the generated
@@ -197,8 +199,6 @@ export type Kind =
   | 'RedisInstance' | 'StatefulSet' | 'ConfigMap' | 'Service' | 'PodDisruptionBudget' | 'PersistentVolumeClaim'
   | 'StorageClass' | 'Secret' | 'Lease' | 'Event';
 
-/** Name under which our writes appear in managedFields (Argo CD's ignoreDifferences uses it too). */
-export const FIELD_MANAGER = 'redis-gitops';
 const fieldManager = FIELD_MANAGER;
 
 /** (group, resource) of each kind, for RBAC checks and messages. */

@@ -24,6 +24,9 @@ export interface ApiPermission {
   readonly why: string;
 }
 
+/** Name under which the reconciler's writes appear in managedFields. */
+export const FIELD_MANAGER = 'redis-gitops';
+
 /** Default name of the Lease that keeps two runs from acting at once. */
 export const DEFAULT_LEASE_NAME = 'redis-gitops-reconciler';
 
