@@ -48,13 +48,18 @@ function formatValue(value: string): string {
   return value === '' ? '""' : value;
 }
 
+/** The directives redis.conf sets: the defaults overridden by `config`. */
+export function mergedRedisConfig(config: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return { ...DEFAULT_REDIS_CONFIG, ...config };
+}
+
 /**
  * Render redis.conf: the defaults overridden by `config`, one `key value` line per key in
  * sorted order, then the include of the runtime file (last, so it wins). The same config
  * gives the same bytes whatever the key order of the input.
  */
 export function renderRedisConf(config: Readonly<Record<string, string>> = {}): string {
-  const merged: Record<string, string> = { ...DEFAULT_REDIS_CONFIG, ...config };
+  const merged = mergedRedisConfig(config);
   const lines = Object.keys(merged)
     .sort()
     .map((key) => `${key} ${formatValue(merged[key])}`);

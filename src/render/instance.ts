@@ -5,7 +5,7 @@ import type {
 import { createHash } from 'node:crypto';
 import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance } from '../api/types';
 import {
-  CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, renderRedisConf,
+  CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
 } from '../redis-conf/render';
 
 /**
@@ -69,8 +69,10 @@ export function primaryServiceName(name: string): string {
 /**
  * The init container's script: writes the runtime include of redis.conf. Pods other than
  * 0 replicate from pod 0; with auth, the password comes from the environment (a Secret
- * reference), is escaped for redis.conf and written with shell built-ins only, so it never
- * appears in a process argument list.
+ * reference), is escaped for redis.conf (`\` and `"` backslashed, each newline written as
+ * `\n`, so Redis gets the Secret's exact bytes, trailing newlines included) and written
+ * with shell built-ins only (sed reads it on stdin), so it never appears in a process
+ * argument list.
  */
 export const RUNTIME_CONFIG_SCRIPT = `set -eu
 conf="\${RUNTIME_CONF:-${RUNTIME_CONFIG_FILE}}"
@@ -84,17 +86,95 @@ ordinal="\${POD_NAME##*-}"
       echo "redis-gitops: the password in the auth Secret is empty; refusing to start without one" >&2
       exit 1
     fi
-    pw=$(printf '%s' "$REDIS_PASSWORD" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g')
+    # The '.' keeps $(...) from dropping trailing newlines; each newline becomes \\n.
+    rest=$(printf '%s.' "$REDIS_PASSWORD" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g')
+    rest=\${rest%.}
+    nl='
+'
+    pw=
+    while :; do
+      case $rest in
+        *"$nl"*) pw="$pw\${rest%%"$nl"*}\\\\n"; rest=\${rest#*"$nl"} ;;
+        *) pw="$pw$rest"; break ;;
+      esac
+    done
     printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$pw" "$pw"
   fi
 } > "$conf.tmp"
 mv "$conf.tmp" "$conf"
 `;
 
+/**
+ * Appended to the init script when the rendered redis.conf has `appendonly yes`. Redis
+ * with AOF on and no AOF on disk ignores the RDB file and starts empty (redis/redis#1826),
+ * e.g. after a spec drops `appendonly: "no"`. So when the data volume holds the RDB file
+ * and no AOF (neither `<appenddirname>/<appendfilename>.manifest` nor a pre-7.0
+ * `<appendfilename>`), a temporary redis-server (no TCP port, a unix socket on the runtime
+ * emptyDir, no password, nothing secret on its argument list) loads the RDB, turns AOF on,
+ * waits for the AOF rewrite and shuts down, so the redis container starts from an AOF
+ * that holds the data. Every wait is bounded by AOF_MIGRATION_TIMEOUT_SECONDS; any
+ * failure exits non-zero with the reason on stderr (the RDB file is never touched).
+ */
+export const AOF_MIGRATION_SCRIPT = `data="$DATA_DIR"
+if [ -f "$data/$RDB_FILENAME" ] && [ ! -e "$data/$AOF_DIRNAME/$AOF_FILENAME.manifest" ] && [ ! -e "$data/$AOF_FILENAME" ]; then
+  printf '%s\\n' "redis-gitops: $data/$RDB_FILENAME and no AOF: writing the AOF from it before Redis starts with appendonly yes" >&2
+  sock="\${conf%/*}/aof-migration.sock"
+  limit="$AOF_MIGRATION_TIMEOUT_SECONDS"
+  pid=
+  fail() {
+    printf '%s\\n' "redis-gitops: AOF migration failed: $*" >&2
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || :; fi
+    exit 1
+  }
+  cli() { redis-cli -s "$sock" "$@" 2>&1 || :; }
+  redis-server --appendonly no --port 0 --unixsocket "$sock" --dir "$data" --dbfilename "$RDB_FILENAME" \\
+    --appenddirname "$AOF_DIRNAME" --appendfilename "$AOF_FILENAME" --save '' &
+  pid=$!
+  n=0
+  until [ "$(cli ping)" = PONG ]; do
+    kill -0 "$pid" 2>/dev/null || fail "redis-server exited while loading $RDB_FILENAME"
+    [ "$n" -lt "$limit" ] || fail "redis-server did not load $RDB_FILENAME within $limit s"
+    n=$((n + 1)); sleep 1
+  done
+  [ "$(cli config set appendonly yes)" = OK ] || fail "CONFIG SET appendonly yes was refused"
+  has() { case $info in *"$1"*) return 0 ;; esac; return 1; }
+  n=0
+  while :; do
+    info=$(cli info persistence)
+    if has aof_enabled:1 && has aof_rewrite_in_progress:0 && has aof_rewrite_scheduled:0; then break; fi
+    kill -0 "$pid" 2>/dev/null || fail "redis-server exited while writing the AOF"
+    [ "$n" -lt "$limit" ] || fail "the AOF rewrite did not finish within $limit s"
+    n=$((n + 1)); sleep 1
+  done
+  cli shutdown >/dev/null
+  n=0
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$n" -lt "$limit" ] || fail "redis-server did not shut down within $limit s"
+    n=$((n + 1)); sleep 1
+  done
+  status=0
+  wait "$pid" || status=$?
+  pid=
+  [ "$status" -eq 0 ] || fail "redis-server exited with status $status"
+  [ -f "$data/$AOF_DIRNAME/$AOF_FILENAME.manifest" ] || fail "no $AOF_DIRNAME/$AOF_FILENAME.manifest was written"
+  printf '%s\\n' "redis-gitops: wrote $data/$AOF_DIRNAME from $RDB_FILENAME" >&2
+fi
+`;
+
+/** Seconds each step of the AOF migration (load, rewrite, shutdown) may take before the init container fails. */
+export const AOF_MIGRATION_TIMEOUT_SECONDS = 3600;
+
 /** redis-cli against the local server; with auth it reads REDISCLI_AUTH from the env. */
-const PING = `redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping`;
-/** Ready: the server answers PONG (not LOADING, not an auth error). */
-export const READINESS_COMMAND = ['sh', '-c', `${PING} | grep -q PONG`];
+const CLI = `redis-cli -h 127.0.0.1 -p ${REDIS_PORT}`;
+const PING = `${CLI} ping`;
+/**
+ * Ready: the server answers PONG (not LOADING, not an auth error, not refused) and is
+ * either a primary or a replica whose link to its primary is up: a replica that lost its
+ * primary still answers PONG but serves stale data (or none, before its first sync).
+ */
+export const READINESS_COMMAND = [
+  'sh', '-c', `cli() { ${CLI} "$@"; }; cli ping | grep -q PONG && cli info replication | grep -Eq '^(role:master|master_link_status:up)'`,
+];
 /** Alive: the server answers at all, even while loading its dataset or waiting for the primary. */
 export const LIVENESS_COMMAND = ['sh', '-c', `${PING} | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
 
@@ -113,6 +193,42 @@ function passwordEnv(instance: ResolvedRedisInstance, name: string): V1EnvVar[] 
   const auth = instance.spec.auth;
   return auth ? [{ name, valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.secretKey } } }] : [];
 }
+
+/** Redis's own defaults for the files the AOF migration looks at. */
+const REDIS_FILE_DEFAULTS = { dbfilename: 'dump.rdb', appenddirname: 'appendonlydir', appendfilename: 'appendonly.aof' } as const;
+
+/** One redis.conf argument as Redis reads it: a value written as "..." or '...' is unquoted. */
+function confArgument(value: string): string {
+  const double = /^"((?:[^"\\]|\\.)*)"$/s.exec(value);
+  if (double) {
+    const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' };
+    return double[1].replace(/\\(x[0-9a-fA-F]{2}|.)/gs,
+      (_m, e: string) => (e.length === 3 ? String.fromCharCode(parseInt(e.slice(1), 16)) : escapes[e] ?? e));
+  }
+  const single = /^'((?:[^'\\]|\\.)*)'$/s.exec(value);
+  return single ? single[1].replace(/\\'/g, "'") : value;
+}
+
+/**
+ * The env of the AOF migration step (see AOF_MIGRATION_SCRIPT), from the merged config:
+ * undefined when redis.conf does not turn AOF on, and the step is not rendered.
+ */
+export function aofMigrationEnv(config: Readonly<Record<string, string>>): V1EnvVar[] | undefined {
+  const merged = mergedRedisConfig(config);
+  if (confArgument(merged.appendonly ?? 'no').toLowerCase() !== 'yes') return undefined;
+  const file = (key: keyof typeof REDIS_FILE_DEFAULTS) =>
+    (merged[key] === undefined ? REDIS_FILE_DEFAULTS[key] : confArgument(merged[key]));
+  return [
+    { name: 'DATA_DIR', value: confArgument(merged.dir) },
+    { name: 'RDB_FILENAME', value: file('dbfilename') },
+    { name: 'AOF_DIRNAME', value: file('appenddirname') },
+    { name: 'AOF_FILENAME', value: file('appendfilename') },
+    { name: 'AOF_MIGRATION_TIMEOUT_SECONDS', value: String(AOF_MIGRATION_TIMEOUT_SECONDS) },
+  ];
+}
+
+/** The init container's resources when it only writes the runtime include. */
+const INIT_RESOURCES = { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } };
 
 function probe(command: string[], overrides: Partial<V1Probe>): V1Probe {
   return { exec: { command }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1, ...overrides };
@@ -205,19 +321,31 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
     ],
   };
+  // With AOF on, the init container also converts an RDB-only data volume to AOF
+  // (AOF_MIGRATION_SCRIPT): it needs the data volume and enough resources to load the
+  // dataset. Init containers do not add to the pod's total (max(init, sum of containers)).
+  const migration = aofMigrationEnv(spec.config);
   const init: V1Container = {
     name: INIT_CONTAINER_NAME,
     image: spec.image,
-    command: ['sh', '-c', RUNTIME_CONFIG_SCRIPT],
+    command: ['sh', '-c', migration ? RUNTIME_CONFIG_SCRIPT + AOF_MIGRATION_SCRIPT : RUNTIME_CONFIG_SCRIPT],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'PRIMARY_HOST', value: primaryHost(instance) },
       { name: 'PRIMARY_PORT', value: String(REDIS_PORT) },
+      ...(migration ?? []),
       ...passwordEnv(instance, 'REDIS_PASSWORD'),
     ],
-    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
+    // Without spec.resources the redis container has no limits; nor has the migration
+    // (a 32Mi limit would OOM-kill it on any real dataset).
+    resources: !migration ? structuredClone(INIT_RESOURCES)
+      : spec.resources ? structuredClone(spec.resources) as V1Container['resources']
+        : { requests: structuredClone(INIT_RESOURCES.requests) },
     securityContext: containerSecurityContext,
-    volumeMounts: [{ name: 'runtime', mountPath: RUNTIME_CONFIG_DIR }],
+    volumeMounts: [
+      { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR },
+      ...(migration ? [{ name: DATA_VOLUME, mountPath: DATA_DIR }] : []),
+    ],
   };
   const template: V1PodTemplateSpec = {
     metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash(redisConf) } },

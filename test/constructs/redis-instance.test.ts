@@ -3,7 +3,9 @@ import { App, Chart, Testing } from 'cdk8s';
 import { RedisInstance, type RedisInstanceProps } from '../../src/constructs/redis-instance';
 import { RedisValidationError } from '../../src/api/validate';
 import { configHash, renderRedisConf } from '../../src/redis-conf/render';
-import { RUNTIME_CONFIG_SCRIPT, TEMPLATE_HASH_ANNOTATION, podTemplateHash } from '../../src/render/instance';
+import {
+  AOF_MIGRATION_SCRIPT, AOF_MIGRATION_TIMEOUT_SECONDS, RUNTIME_CONFIG_SCRIPT, TEMPLATE_HASH_ANNOTATION, podTemplateHash,
+} from '../../src/render/instance';
 
 function synth(props: Partial<RedisInstanceProps> = {}, chartProps: { namespace?: string } = {}) {
   const chart = Testing.chart();
@@ -67,9 +69,19 @@ describe('RedisInstance construct', () => {
 
     it('resources', () => {
       const resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi', cpu: 1 } };
-      const { redisContainer, find } = synth({ resources });
+      const { redisContainer, init, find } = synth({ resources });
       expect(redisContainer.resources).toEqual(resources);
+      // The init container may load the dataset (AOF migration): the same resources.
+      expect(init.resources).toEqual(resources);
       expect(find('RedisInstance').spec.resources).toEqual(resources);
+    });
+
+    it('init container resources without spec.resources, or when it only writes the runtime include', () => {
+      // The redis container has no limits; nor has the AOF migration, which loads the dataset.
+      expect(synth().init.resources).toEqual({ requests: { cpu: '10m', memory: '16Mi' } });
+      const small = { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } };
+      expect(synth({ config: { appendonly: 'no' } }).init.resources).toEqual(small);
+      expect(synth({ config: { appendonly: 'no' }, resources: { limits: { memory: '1Gi' } } }).init.resources).toEqual(small);
     });
 
     it('storage.size and storage.storageClassName', () => {
@@ -135,7 +147,8 @@ describe('RedisInstance construct', () => {
       { name: 'runtime', mountPath: '/run/redis', readOnly: true },
     ]);
     expect(pod.volumes).toContainEqual({ name: 'config', configMap: { name: 'cache' } });
-    expect(redisContainer.readinessProbe.exec.command).toEqual(['sh', '-c', 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG']);
+    expect(redisContainer.readinessProbe.exec.command).toEqual(['sh', '-c', 'cli() { redis-cli -h 127.0.0.1 -p 6379 "$@"; }; '
+      + 'cli ping | grep -q PONG && cli info replication | grep -Eq \'^(role:master|master_link_status:up)\'']);
     expect(redisContainer.livenessProbe.exec.command[2]).toContain('redis-cli -h 127.0.0.1 -p 6379 ping');
     expect(sts.spec.serviceName).toBe('cache');
     const service = find('Service');
@@ -172,7 +185,7 @@ describe('RedisInstance construct', () => {
     const { objects, find, init, sts } = synth({ replicas: 3, namespace: 'shop' });
 
     it('starts every pod but pod 0 as a replica of pod 0 through its stable DNS name', () => {
-      expect(init.command).toEqual(['sh', '-c', RUNTIME_CONFIG_SCRIPT]);
+      expect(init.command).toEqual(['sh', '-c', RUNTIME_CONFIG_SCRIPT + AOF_MIGRATION_SCRIPT]);
       expect(RUNTIME_CONFIG_SCRIPT).toContain('if [ "$ordinal" != "0" ]; then');
       expect(RUNTIME_CONFIG_SCRIPT).toContain(`printf 'replicaof %s %s\\n' "$PRIMARY_HOST" "$PRIMARY_PORT"`);
       expect(init.env).toContainEqual({ name: 'PRIMARY_HOST', value: 'cache-0.cache.shop.svc' });
@@ -199,6 +212,40 @@ describe('RedisInstance construct', () => {
     it('renders no primary Service and no PDB for a single replica', () => {
       expect(objects).toHaveLength(6);
       expect(synth().objects.some((o) => o.kind === 'PodDisruptionBudget' || o.metadata.name === 'cache-primary')).toBe(false);
+    });
+  });
+
+  describe('RDB-to-AOF migration in the init container (appendonly yes)', () => {
+    it('with AOF on (the default): the script, the data volume and the file names from the merged config', () => {
+      const { init } = synth();
+      expect(init.command).toEqual(['sh', '-c', RUNTIME_CONFIG_SCRIPT + AOF_MIGRATION_SCRIPT]);
+      expect(init.volumeMounts).toEqual([{ name: 'runtime', mountPath: '/run/redis' }, { name: 'redis-data', mountPath: '/data' }]);
+      expect(init.env.slice(3)).toEqual([
+        { name: 'DATA_DIR', value: '/data' },
+        { name: 'RDB_FILENAME', value: 'dump.rdb' },
+        { name: 'AOF_DIRNAME', value: 'appendonlydir' },
+        { name: 'AOF_FILENAME', value: 'appendonly.aof' },
+        { name: 'AOF_MIGRATION_TIMEOUT_SECONDS', value: String(AOF_MIGRATION_TIMEOUT_SECONDS) },
+      ]);
+      const custom = synth({ config: { dbfilename: 'cache.rdb', appenddirname: '"aof dir"', appendfilename: 'cache.aof' } }).init;
+      expect(custom.env.slice(4, 7)).toEqual([
+        { name: 'RDB_FILENAME', value: 'cache.rdb' }, { name: 'AOF_DIRNAME', value: 'aof dir' }, { name: 'AOF_FILENAME', value: 'cache.aof' },
+      ]);
+    });
+
+    it('with AOF off: only the runtime include, no data volume', () => {
+      for (const appendonly of ['no', 'NO', '"no"']) {
+        const { init } = synth({ config: { appendonly } });
+        expect(init.command).toEqual(['sh', '-c', RUNTIME_CONFIG_SCRIPT]);
+        expect(init.volumeMounts).toEqual([{ name: 'runtime', mountPath: '/run/redis' }]);
+        expect(init.env.map((e: any) => e.name)).toEqual(['POD_NAME', 'PRIMARY_HOST', 'PRIMARY_PORT']);
+      }
+      // Redis reads yes/no in any case, quoted or not.
+      expect(synth({ config: { appendonly: '"Yes"' } }).init.command[2]).toContain(AOF_MIGRATION_SCRIPT);
+    });
+
+    it('keeps the redis container\'s command as it is', () => {
+      expect(synth().redisContainer.command).toEqual(['redis-server', '/usr/local/etc/redis/redis.conf']);
     });
   });
 
@@ -230,7 +277,9 @@ describe('RedisInstance construct', () => {
     it('adds no password plumbing without auth', () => {
       const plain = synth();
       expect(plain.redisContainer.env).toBeUndefined();
-      expect(plain.init.env.map((e: any) => e.name)).toEqual(['POD_NAME', 'PRIMARY_HOST', 'PRIMARY_PORT']);
+      expect(plain.init.env.map((e: any) => e.name)).toEqual([
+        'POD_NAME', 'PRIMARY_HOST', 'PRIMARY_PORT', 'DATA_DIR', 'RDB_FILENAME', 'AOF_DIRNAME', 'AOF_FILENAME', 'AOF_MIGRATION_TIMEOUT_SECONDS',
+      ]);
     });
   });
 

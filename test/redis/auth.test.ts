@@ -16,10 +16,13 @@ import {
 beforeAll(() => { redisBinaries(); });
 afterEach(cleanupRedisPods);
 
-/** A password with the characters redis.conf quoting cares about, and a token to search for. */
+/**
+ * A password with the characters redis.conf quoting cares about (quotes, backslashes,
+ * spaces, a newline inside and one at the end), and a token to search for.
+ */
 function makePassword(): { password: string; token: string } {
   const token = `tok${randomBytes(8).toString('hex')}`;
-  return { token, password: `${token} with "quotes", back\\slashes\\ and  spaces \\"x\\" end\\` };
+  return { token, password: `${token} with "quotes",\nback\\slashes\\ and  spaces \\"x\\" end\\\n` };
 }
 
 const rendered = renderSpec({
@@ -91,6 +94,9 @@ describe('password authentication', () => {
 
   it('the password appears in no rendered object, no file but the runtime include, and no argument list', async () => {
     await startBoth();
+    // Readiness of a replica waits for its link to the primary.
+    const replicaClient = await connect(replica, { password });
+    await eventually('master_link_status:up', async () => (await info(replicaClient, 'replication')).master_link_status === 'up');
     for (const pod of [primary, replica]) {
       expect((await pod.runProbe('readiness')).exitCode).toBe(0);
       expect((await pod.runProbe('liveness')).exitCode).toBe(0);
@@ -137,16 +143,26 @@ describe('password authentication', () => {
     expect(error.message).toContain('the password in the auth Secret is empty');
   });
 
-  // KNOWN BUG (see the issue 5 report): the init script reads the password with $(...),
-  // which drops trailing newlines, and writes an embedded newline raw into redis.conf.
-  // A Secret made with `echo pw > file` gives requirepass "pw" while REDISCLI_AUTH and the
-  // clients send "pw\n": the probes fail forever. Remove `.fails` once the script encodes
-  // newlines as \n.
-  it.fails('a password with a newline (e.g. a trailing one from echo) works like any other', async () => {
-    for (const withNewline of [`${password}\n`, 'two\nlines']) {
-      const pod = await startRedisPod(rendered, 0, { secrets: secretsFor(rendered.statefulSet, withNewline) });
-      expect(await configGet(await connect(pod, { password: withNewline }), 'requirepass')).toBe(withNewline);
-      expect((await pod.runProbe('readiness')).exitCode).toBe(0);
-    }
-  });
+  // A Secret made with `echo pw > file` ends with a newline: Redis must get it too, or
+  // REDISCLI_AUTH and the clients (which send "pw\n") never authenticate. The init script
+  // writes each newline as \n inside the quoted redis.conf string.
+  for (const shell of ['sh', 'busybox'] as const) {
+    it(`a password with newlines (e.g. a trailing one from echo) works like any other (${shell})`, async () => {
+      for (const withNewline of ['pw\n', 'two\nlines', '\n\nleading and trailing\n\n', 'back\\\nslash\\']) {
+        const secrets = secretsFor(rendered.statefulSet, withNewline);
+        const first = await startRedisPod(rendered, 0, { secrets, shell });
+        const second = await startRedisPod(rendered, 1, { secrets, shell, primaryPort: first.port });
+        for (const pod of [first, second]) {
+          const client = await connect(pod, { password: withNewline });
+          expect(await configGet(client, 'requirepass')).toBe(withNewline);
+          expect(await configGet(client, 'masterauth')).toBe(withNewline);
+          await expect((await connect(pod)).auth(withNewline.replace(/\n/g, ''))).rejects.toThrow(/^WRONGPASS/);
+        }
+        // masterauth works: the replica authenticates to the primary; then both pods are ready.
+        const replicaClient = await connect(second, { password: withNewline });
+        await eventually('master_link_status:up', async () => (await info(replicaClient, 'replication')).master_link_status === 'up');
+        for (const pod of [first, second]) expect((await pod.runProbe('readiness')).exitCode, JSON.stringify(withNewline)).toBe(0);
+      }
+    });
+  }
 });

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIVENESS_COMMAND, READINESS_COMMAND } from '../../src/render/instance';
 import {
-  cleanupRedisPods, connect, eventually, info, redisBinaries, redisContainer, renderSpec, secretsFor, startRedisPod,
+  cleanupRedisPods, connect, eventually, freePort, info, redisBinaries, redisContainer, renderSpec, secretsFor, startRedisPod,
 } from '../support/redis';
 
 /**
@@ -45,13 +45,30 @@ describe('probes', () => {
     for (const kind of KINDS) expect((await pod.runProbe(kind)).exitCode, kind).not.toBe(0);
   });
 
-  it('exit 0 on a replica that is connected to its primary', async () => {
+  it('a replica is ready only while its link to the primary is up, and alive either way; the primary is ready', async () => {
     const rendered = renderSpec({ image: 'redis:7.2.4', replicas: 2, config: { 'repl-diskless-sync-delay': '0' } });
     const primary = await startRedisPod(rendered, 0);
     const replica = await startRedisPod(rendered, 1, { primaryPort: primary.port });
     const client = await connect(replica);
     await eventually('master_link_status:up', async () => (await info(client, 'replication')).master_link_status === 'up');
-    for (const kind of KINDS) expect(await replica.runProbe(kind), kind).toMatchObject({ exitCode: 0 });
+    for (const pod of [primary, replica]) {
+      for (const kind of KINDS) expect(await pod.runProbe(kind), `${pod.name} ${kind}`).toMatchObject({ exitCode: 0 });
+    }
+
+    // The primary goes away: the replica still answers PONG (stale data), but is not ready.
+    await primary.stop();
+    await eventually('master_link_status:down', async () => (await info(client, 'replication')).master_link_status === 'down');
+    expect(await client.ping()).toBe('PONG');
+    expect((await replica.runProbe('readiness')).exitCode).not.toBe(0);
+    expect(await replica.runProbe('liveness')).toMatchObject({ exitCode: 0 });
+  });
+
+  it('a replica that never reached its primary is alive but not ready', async () => {
+    const rendered = renderSpec({ image: 'redis:7.2.4', replicas: 2 });
+    const replica = await startRedisPod(rendered, 1, { primaryPort: await freePort() });
+    expect(await (await connect(replica)).ping()).toBe('PONG');
+    expect((await replica.runProbe('readiness')).exitCode).not.toBe(0);
+    expect(await replica.runProbe('liveness')).toMatchObject({ exitCode: 0 });
   });
 
   it('lifecycle hooks, once the StatefulSet has them, run as the kubelet runs them', async () => {

@@ -71,15 +71,18 @@ describe('data survives a restart (SIGTERM, then the same config and data volume
     await expectData(await connect(after));
   });
 
-  // KNOWN BUG (see the issue 5 report): with `appendonly yes` and no AOF on the volume, Redis
-  // ignores dump.rdb and starts EMPTY (redis/redis#1826, #2574). Removing `appendonly: "no"`
-  // from a spec is a config change, so the rolling update restarts pod 0 empty and the
-  // replicas then sync the empty dataset. Remove `.fails` once the pod start-up handles it.
-  it.fails('when the config changes from RDB-only to AOF (the default)', async () => {
+  // With `appendonly yes` and no AOF on the volume, Redis ignores dump.rdb and starts EMPTY
+  // (redis/redis#1826, #2574): removing `appendonly: "no"` from a spec would restart pod 0
+  // empty and the replicas would then sync the empty dataset. The init container writes
+  // the AOF from dump.rdb first (see aof-migration.test.ts).
+  it('when the config changes from RDB-only to AOF (the default)', async () => {
     const before = await startRedisPod(renderSpec({ image: 'redis:7.2.4', config: { appendonly: 'no' } }), 0);
     await writeData(await connect(before));
     expect(await before.stop()).toEqual({ code: 0, signal: null });
+    expect(existsSync(join(before.dataDir, 'appendonlydir'))).toBe(false);
     const after = await startRedisPod(renderSpec({ image: 'redis:7.2.4' }), 0, { dataDir: before.dataDir });
     await expectData(await connect(after));
+    expect(after.init[0].stderr).toContain('writing the AOF from it before Redis starts with appendonly yes');
+    expect(existsSync(join(before.dataDir, 'appendonlydir', 'appendonly.aof.manifest'))).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RUNTIME_CONFIG_FILE, renderRedisConf } from '../../src/redis-conf/render';
-import { LIVENESS_COMMAND, READINESS_COMMAND } from '../../src/render/instance';
+import { AOF_MIGRATION_TIMEOUT_SECONDS, LIVENESS_COMMAND, READINESS_COMMAND } from '../../src/render/instance';
 import {
-  INSTALL_REDIS, findRedisBinaries, hostPath, primaryDnsName, remapPrimaryEnv, remapProbeCommand, remapRedisConf,
+  INSTALL_REDIS, findRedisBinaries, hostPath, primaryDnsName, remapDataDirEnv, remapPrimaryEnv, remapProbeCommand, remapRedisConf,
   renderSpec, resolveEnv, rewriteConfLines, secretsFor, type Mount,
 } from '../support/redis';
 
@@ -90,8 +90,18 @@ describe('volume mounts and env', () => {
     const pod = { name: 'cache-1', namespace: 'test', secrets: secretsFor(rendered.statefulSet, 'pw') };
     expect(resolveEnv(init.env, pod)).toEqual({
       POD_NAME: 'cache-1', PRIMARY_HOST: 'cache-0.cache.test.svc', PRIMARY_PORT: '6379', REDIS_PASSWORD: 'pw',
+      DATA_DIR: '/data', RDB_FILENAME: 'dump.rdb', AOF_DIRNAME: 'appendonlydir', AOF_FILENAME: 'appendonly.aof',
+      AOF_MIGRATION_TIMEOUT_SECONDS: String(AOF_MIGRATION_TIMEOUT_SECONDS),
     });
     expect(() => resolveEnv(init.env, { ...pod, secrets: {} })).toThrow('Secret "auth" has no key "password"');
+  });
+
+  it('maps the init container\'s DATA_DIR, which must be the data volume\'s mount path, to the data folder', () => {
+    const env = { DATA_DIR: '/data', RDB_FILENAME: 'dump.rdb' };
+    expect(remapDataDirEnv(env, mounts, 'redis-data')).toEqual({ DATA_DIR: '/h/data', RDB_FILENAME: 'dump.rdb' });
+    expect(remapDataDirEnv({ POD_NAME: 'cache-0' }, mounts, 'redis-data')).toEqual({ POD_NAME: 'cache-0' });
+    expect(() => remapDataDirEnv({ DATA_DIR: '/data/sub' }, mounts, 'redis-data')).toThrow('not the mount path /data');
+    expect(() => remapDataDirEnv(env, mounts.slice(1), 'redis-data')).toThrow('does not mount the data volume');
   });
 
   it('resolves only pod 0\'s stable DNS name, to loopback', () => {

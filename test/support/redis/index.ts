@@ -32,11 +32,13 @@
  *   `-p 6379` in each probe and hook command → that port.
  * - Listening address: the line `bind 0.0.0.0` → `bind 127.0.0.1`, so that a test server
  *   (protected-mode off, often without a password) is not reachable from the network.
- * - Config and runtime paths: paths on volume mounts map to the volume folders: the
+ * - Config, runtime and data paths: paths on volume mounts map to the volume folders: the
  *   container command's `/usr/local/etc/redis/redis.conf`, the line
- *   `include /run/redis/runtime.conf`, and the init script's output through the RUNTIME_CONF
+ *   `include /run/redis/runtime.conf`, the init script's output through the RUNTIME_CONF
  *   env var (which the script honours; it is the only env var the harness adds, besides
- *   PATH, HOME and HOSTNAME which every container has).
+ *   PATH, HOME and HOSTNAME which every container has), and the init container's DATA_DIR
+ *   (rendered with AOF on, for the RDB-to-AOF migration), which must be the data volume's
+ *   mount path and becomes the data folder.
  * - Cluster DNS: the init container's PRIMARY_HOST must be pod 0's stable name
  *   `<statefulset>-0.<serviceName>.<namespace>.svc` and resolves to 127.0.0.1;
  *   PRIMARY_PORT must be the container port and becomes pod 0's port here.
@@ -45,9 +47,10 @@
  * - Binaries: PATH starts with a per-pod bin folder where `redis-server` and `redis-cli`
  *   link to $REDIS_SERVER / $REDIS_CLI (default: the ones on PATH), so the rendered
  *   commands run unchanged. `sh` is the machine's /bin/sh (dash on Debian; the images use
- *   dash or busybox ash). The processes run as the test's user, not UID 999. The image is
- *   not pulled: this machine's Redis stands in for the one in `image` (check the version
- *   with `redisBinaries().version`).
+ *   dash or busybox ash; `shell: 'busybox'` runs every `sh` command and the programs the
+ *   scripts name with busybox, as in the Alpine images). The processes run as the test's
+ *   user, not UID 999. The image is not pulled: this machine's Redis stands in for the one
+ *   in `image` (check the version with `redisBinaries().version`).
  * With `recordExecs`, every program the init script and the probes exec is a wrapper that
  * logs its own and its parent's /proc/<pid>/cmdline before exec'ing the real one, so the
  * tests can check that no argument list ever holds the password.

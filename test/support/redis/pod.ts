@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
 import { findExecutable, redisBinaries, type RedisBinaries } from './binaries';
 import {
   configMapFiles, containerPort, dataVolumeName, hostPath, mountTable, podName, podSpec, primaryDnsName, redisContainer,
-  remapCommandPaths, remapPrimaryEnv, remapProbeCommand, remapRedisConf, resolveEnv, type RenderedPodSource, type Secrets,
+  remapCommandPaths, remapDataDirEnv, remapPrimaryEnv, remapProbeCommand, remapRedisConf, resolveEnv, type RenderedPodSource, type Secrets,
 } from './seam';
 
 /** PATH inside our "containers": the harness's bin folder first, then the usual system folders. */
@@ -29,6 +29,14 @@ export interface StartPodOptions {
   readonly recordExecs?: boolean;
   /** How long the server may take to answer PING. @default 10000 */
   readonly readyTimeoutMs?: number;
+  /**
+   * The image's shell. 'sh': this machine's /bin/sh (dash on Debian, as in redis:7.x) and
+   * its programs. 'busybox': busybox ash for every `sh` command (init scripts, probes,
+   * hooks), and busybox's applets for the programs the scripts name (sed, mv, grep, sleep,
+   * ...), as in redis:7.x-alpine.
+   * @default 'sh'
+   */
+  readonly shell?: 'sh' | 'busybox';
 }
 
 export interface ContainerRun {
@@ -185,31 +193,45 @@ function shellQuote(s: string): string {
 /**
  * The pod's bin folder: `redis-server` and `redis-cli` (the binaries under test, so
  * $REDIS_SERVER / $REDIS_CLI apply while the rendered commands stay as they are). With
- * `record`, every program the scripts may run is a small shell wrapper that appends its own
- * /proc/<pid>/cmdline and its parent's to the log, then execs the real program.
+ * shell 'busybox', also `sh` and every busybox applet the scripts name, linked to busybox.
+ * With `recordLog`, every program the scripts may run is a small shell wrapper that appends
+ * its own /proc/<pid>/cmdline and its parent's to the log, then execs the real program.
  */
-function makeBinDir(root: string, bins: RedisBinaries, record?: { readonly log: string; readonly scripts: readonly string[] }): string {
+function makeBinDir(
+  root: string, bins: RedisBinaries, scripts: readonly string[], shell: 'sh' | 'busybox', recordLog?: string,
+): string {
   const bin = join(root, 'bin');
   mkdirSync(bin);
   symlinkSync(bins.server, join(bin, 'redis-server'));
-  if (!record) {
-    symlinkSync(bins.cli, join(bin, 'redis-cli'));
+  const words = new Set(scripts.join('\n').match(/[A-Za-z_][A-Za-z0-9_.-]*/g) ?? []);
+  /** Each program the scripts may run: the argv that runs it (a busybox applet is `busybox <applet>`). */
+  const programs = new Map<string, string[]>([['redis-cli', [bins.cli]]]);
+  if (shell === 'busybox') {
+    const busybox = findExecutable('busybox', SYSTEM_PATH);
+    if (!busybox) throw new Error('busybox not found (apt-get install busybox)');
+    const applets = new Set(execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n'));
+    symlinkSync(busybox, join(bin, 'sh'));
+    for (const word of words) {
+      if (word !== 'sh' && applets.has(word)) programs.set(word, [busybox, word]);
+    }
+  }
+  if (!recordLog) {
+    for (const [name, [target]] of programs) symlinkSync(target, join(bin, name));
     return bin;
   }
   const cat = findExecutable('cat', SYSTEM_PATH);
   if (!cat) throw new Error('cat not found');
-  const real = new Map<string, string>([['redis-cli', bins.cli]]);
-  for (const word of new Set(record.scripts.join('\n').match(/[A-Za-z_][A-Za-z0-9_.-]*/g) ?? [])) {
-    if (word === 'sh' || word === 'redis-server' || real.has(word)) continue;
+  for (const word of words) {
+    if (word === 'sh' || word === 'redis-server' || programs.has(word)) continue;
     const found = findExecutable(word, SYSTEM_PATH);
-    if (found) real.set(word, found);
+    if (found) programs.set(word, [found]);
   }
-  for (const [name, target] of real) {
+  for (const [name, argv] of programs) {
     const wrapper = join(bin, name);
     writeFileSync(wrapper, [
       '#!/bin/sh',
-      `{ ${cat} /proc/$$/cmdline; echo; ${cat} /proc/$PPID/cmdline; echo; } >> ${shellQuote(record.log)}`,
-      `exec ${shellQuote(target)} "$@"`,
+      `{ ${cat} /proc/$$/cmdline; echo; ${cat} /proc/$PPID/cmdline; echo; } >> ${shellQuote(recordLog)}`,
+      `exec ${argv.map(shellQuote).join(' ')} "$@"`,
       '',
     ].join('\n'));
     chmodSync(wrapper, 0o755);
@@ -321,7 +343,7 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
     ...(redis.lifecycle?.preStop?.exec?.command ?? []),
     ...(redis.livenessProbe?.exec?.command ?? []),
   ];
-  const bin = makeBinDir(root, bins, options.recordExecs ? { log: execLogPath, scripts } : undefined);
+  const bin = makeBinDir(root, bins, scripts, options.shell ?? 'sh', options.recordExecs ? execLogPath : undefined);
   const baseEnv = { PATH: `${bin}:${SYSTEM_PATH}`, HOME: root, HOSTNAME: name };
 
   let port = await freePort();
@@ -332,9 +354,9 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
   for (const container of spec.initContainers ?? []) {
     const mounts = mountTable(container.volumeMounts, volumeDirs);
     const env = {
-      ...remapPrimaryEnv(resolveEnv(container.env, { name, namespace, secrets }), {
+      ...remapDataDirEnv(remapPrimaryEnv(resolveEnv(container.env, { name, namespace, secrets }), {
         dnsName: primaryDnsName(sts), containerPort: cport, primaryPort: primaryPort(),
-      }),
+      }), mounts, dataVolume),
       // The seam: where the runtime volume is on this machine (the script honours RUNTIME_CONF).
       RUNTIME_CONF: hostPath(mounts, RUNTIME_CONFIG_FILE),
     };

@@ -126,6 +126,23 @@ export function remapPrimaryEnv(
 }
 
 /**
+ * The init container's DATA_DIR (where its script finds the data volume), when it has one:
+ * it must be the mount path of the data volume in that container, and becomes the pod's
+ * data folder on this machine. Nothing else changes.
+ */
+export function remapDataDirEnv(
+  env: Readonly<Record<string, string>>, mounts: readonly Mount[], dataVolume: string,
+): Record<string, string> {
+  if (!('DATA_DIR' in env)) return { ...env };
+  const mount = mounts.find((m) => m.volume === dataVolume);
+  if (!mount) throw new Error(`DATA_DIR is "${env.DATA_DIR}", but the container does not mount the data volume ${dataVolume}`);
+  if (env.DATA_DIR !== mount.mountPath) {
+    throw new Error(`DATA_DIR is "${env.DATA_DIR}", not the mount path ${mount.mountPath} of the data volume ${dataVolume}`);
+  }
+  return { ...env, DATA_DIR: mount.hostDir };
+}
+
+/**
  * redis.conf as the test runs it: exactly these lines change, one for one.
  * - `dir <data mount>` → the pod's data folder on this machine;
  * - `port <container port>` → a free port;
