@@ -3,6 +3,14 @@ import { Construct } from 'constructs';
 import { DEFAULT_ARGOCD_NAMESPACE, SYNC_WAVE_ANNOTATION } from './annotations';
 import { APPLICATION_HEALTH_KEY, REDIS_INSTANCE_HEALTH_KEY, applicationHealthLua, redisInstanceHealthLua } from './health';
 
+/**
+ * Argo CD must track its resources by annotation: its older default, the label
+ * `app.kubernetes.io/instance`, would overwrite that label on our objects with the
+ * Application's name, and it is part of every StatefulSet's selector and Service selector.
+ * (Argo CD 3 defaults to annotation tracking; 2.x needs this key.)
+ */
+export const TRACKING_METHOD_KEY = 'application.resourceTrackingMethod';
+
 /** Sync wave of Argo CD's own configuration: before everything it configures. */
 export const ARGOCD_CONFIG_SYNC_WAVE = -3;
 
@@ -37,6 +45,7 @@ export class ArgoCdConfigPatch extends Construct {
   constructor(scope: Construct, id: string, props: ArgoCdConfigPatchProps = {}) {
     super(scope, id);
     this.data = {
+      [TRACKING_METHOD_KEY]: 'annotation',
       [REDIS_INSTANCE_HEALTH_KEY]: redisInstanceHealthLua(),
       ...(props.applicationHealth ? { [APPLICATION_HEALTH_KEY]: applicationHealthLua() } : {}),
     };

@@ -1,4 +1,6 @@
 import { API_GROUP, KIND } from '../api/types';
+import { SECRET_HASH_ANNOTATION } from '../reconcile/desired';
+import { FIELD_MANAGER } from '../reconcile/permissions';
 
 /**
  * One `spec.ignoreDifferences` entry of an Application: fields Argo CD leaves out of the
@@ -22,13 +24,12 @@ export interface ArgoCdIgnoreDifference {
 
 /**
  * Pod-template annotation the reconciler sets when `spec.auth` is used: a hash of the
- * password, so a rotated Secret rolls the pods. Git never holds it. Same value as
- * SECRET_HASH_ANNOTATION in src/reconcile/desired.ts (a test keeps them equal).
+ * password, so a rotated Secret rolls the pods. Git never holds it.
  */
-export const RECONCILER_SECRET_HASH_ANNOTATION = 'redis.github.com/secret-hash';
+export const RECONCILER_SECRET_HASH_ANNOTATION = SECRET_HASH_ANNOTATION;
 
 /** The field manager name the reconciler writes with. */
-export const RECONCILER_FIELD_MANAGER = 'redis-gitops';
+export const RECONCILER_FIELD_MANAGER = FIELD_MANAGER;
 
 /** RFC 6901: `~` → `~0`, `/` → `~1`. */
 export function jsonPointerToken(key: string): string {

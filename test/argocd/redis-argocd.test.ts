@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAll } from 'js-yaml';
 import { Chart, Testing } from 'cdk8s';
+import { TRACKING_METHOD_KEY } from '../../src/argocd/config-patch';
 import {
   APPLICATION_HEALTH_KEY, ArgoCdApplication, DEFAULT_RETRY, RECONCILER_IGNORE_DIFFERENCES, RECONCILER_SECRET_HASH_ANNOTATION,
   REDIS_INSTANCE_HEALTH_KEY, RedisArgoCd, prepareForArgoCd,
@@ -118,7 +119,9 @@ describe('RedisArgoCd', () => {
       labels: { 'app.kubernetes.io/name': 'argocd-cm', 'app.kubernetes.io/part-of': 'argocd' },
       annotations: { 'argocd.argoproj.io/sync-wave': '-3' },
     });
-    expect(Object.keys(cm.data)).toEqual([REDIS_INSTANCE_HEALTH_KEY]);
+    expect(Object.keys(cm.data)).toEqual([TRACKING_METHOD_KEY, REDIS_INSTANCE_HEALTH_KEY]);
+    // Label tracking would overwrite app.kubernetes.io/instance, part of our selectors.
+    expect(cm.data[TRACKING_METHOD_KEY]).toBe('annotation');
     expect(app.metadata.name).toBe('redis-gitops');
     expect(app.spec.source.directory).toEqual({ recurse: true, exclude: 'argocd*' });
   });
@@ -126,7 +129,7 @@ describe('RedisArgoCd', () => {
   it('app-of-apps: a root that reads argocd-apps.*, a platform child, one child per instance namespace', () => {
     const files = synthArgo({ layout: 'app-of-apps', createNamespace: true, destinationNamespace: 'redis-system' });
     const [cm, root] = loadAll(files.get('argocd.yaml')!) as any[];
-    expect(Object.keys(cm.data).sort()).toEqual([APPLICATION_HEALTH_KEY, REDIS_INSTANCE_HEALTH_KEY]);
+    expect(Object.keys(cm.data).sort()).toEqual([TRACKING_METHOD_KEY, APPLICATION_HEALTH_KEY, REDIS_INSTANCE_HEALTH_KEY].sort());
     expect(root.spec.source.directory).toEqual({ recurse: false, include: 'argocd-apps.*' });
     expect(root.spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: 'argocd' });
     expect(root.spec.ignoreDifferences).toBeUndefined();
