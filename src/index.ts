@@ -22,3 +22,12 @@ export {
 } from './check';
 export * from './redis-conf/verify';
 export { PACKAGE_VERSION } from './version';
+export * from './reconcile/desired';
+export * from './reconcile/plan';
+export * from './reconcile/status';
+export * from './reconcile/kube';
+export * from './reconcile/lease';
+export * from './reconcile/execute';
+export * from './reconcile/run';
+export * from './reconcile/permissions';
+export * from './constructs/reconciler';

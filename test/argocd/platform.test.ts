@@ -2,20 +2,42 @@ import { describe, expect, it } from 'vitest';
 import { loadAll } from 'js-yaml';
 import { Chart, Testing } from 'cdk8s';
 import { RedisArgoCd, prepareForArgoCd } from '../../src/argocd';
-import { RedisPlatform } from '../../src/constructs/platform';
+import { RedisPlatform, namespacesWithAuth } from '../../src/constructs/platform';
 import { RedisInstance } from '../../src/constructs/redis-instance';
 import { synthesize } from '../../src/synth';
 
 const repoURL = 'https://git.example.com/platform/redis.git';
 
 describe('RedisPlatform', () => {
-  it('defaults: the CRD in its own chart, no Argo CD objects', () => {
+  it('defaults: the CRD and the reconciler in its own chart, no Argo CD objects', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'platform');
     const platform = new RedisPlatform(chart, 'redis');
     expect(platform.argoCd).toBeUndefined();
-    expect(Testing.synth(chart).map((o) => `${o.kind} ${o.metadata.name}`)).toEqual(['CustomResourceDefinition redisinstances.redis.github.com']);
+    expect(platform.reconciler?.secretNamespaces).toEqual([]);
+    expect(Testing.synth(chart).map((o) => `${o.kind} ${o.metadata.name}`)).toEqual([
+      'CustomResourceDefinition redisinstances.redis.github.com',
+      'ServiceAccount redis-gitops-reconciler',
+      'ClusterRole redis-gitops-reconciler',
+      'ClusterRoleBinding redis-gitops-reconciler',
+      'Role redis-gitops-reconciler-lease',
+      'RoleBinding redis-gitops-reconciler-lease',
+      'CronJob redis-gitops-reconciler',
+    ]);
     expect(app.node.children.map((c) => c.node.id)).toEqual(['platform']);
+  });
+
+  it('reconciler: false leaves it out; secretNamespaces come from namespacesWithAuth', () => {
+    const app = Testing.app();
+    const instances = new Chart(app, 'instances');
+    new RedisInstance(instances, 'a', { namespace: 'shop', image: 'redis:7', auth: { secretName: 'pw' } });
+    new RedisInstance(instances, 'b', { namespace: 'web', image: 'redis:7' });
+    new RedisInstance(instances, 'c', { namespace: 'shop', image: 'redis:7', auth: { secretName: 'pw2' } });
+    expect(namespacesWithAuth(app)).toEqual(['shop']);
+    const withoutReconciler = new RedisPlatform(new Chart(app, 'p1'), 'redis', { reconciler: false });
+    expect(withoutReconciler.reconciler).toBeUndefined();
+    const platform = new RedisPlatform(new Chart(app, 'p2'), 'redis', { reconciler: { secretNamespaces: namespacesWithAuth(app) } });
+    expect(platform.reconciler?.secretRoles.map((r) => r.namespace)).toEqual(['shop']);
   });
 
   it('argoCd: a chart of its own at the root of the app, so its file is separate and skipped by the Application', () => {

@@ -1,12 +1,15 @@
 /**
  * `npm run bench`: synth of generated fleets (ours vs. one Chart per instance), each as a
- * whole app process, for 100 and 1000 instances. Figures only; the tests assert behaviour.
+ * whole app process, for 100 and 1000 instances; then reconcile passes over 100 and 1000
+ * instances against the test API server (test/bench/reconcile.ts). Figures only; the
+ * tests assert behaviour.
  * The fleet lives in .bench/ inside the checkout (the disk dist/ is on), removed afterwards.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFleet } from './fleet';
+import { benchReconcile } from './reconcile';
 
 const ROOT = join(__dirname, '..', '..');
 const WORK = join(ROOT, '.bench');
@@ -57,6 +60,8 @@ export function benchSynth(counts: readonly number[] = [100, 1000]): void {
 
 async function main(): Promise<void> {
   benchSynth();
+  console.log('');
+  await benchReconcile();
 }
 
 if (require.main === module) {
