@@ -60,5 +60,7 @@ export const synthOptions: SynthesizeOptions = {
 };
 
 if (require.main === module) {
-  process.exitCode = synthesizeToDirectory(process.env.CDK8S_OUTDIR ?? 'dist', synthOptions);
+  synthesizeToDirectory(process.env.CDK8S_OUTDIR ?? 'dist', synthOptions).then((code) => {
+    process.exitCode = code;
+  });
 }

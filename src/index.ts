@@ -1,6 +1,9 @@
 /**
  * redis-gitops: declarative Redis on Kubernetes for GitOps.
  * The public API of the package; see README.md ("Library API").
+ * The reconciler's I/O layer (Kubernetes client, Lease, execute, one pass) is in
+ * `redis-gitops/lib/src/reconcile` instead, so that a cdk8s app importing this module
+ * does not load the Kubernetes client.
  */
 export * from './api/types';
 export * from './api/quantity';
@@ -25,9 +28,5 @@ export { PACKAGE_VERSION } from './version';
 export * from './reconcile/desired';
 export * from './reconcile/plan';
 export * from './reconcile/status';
-export * from './reconcile/kube';
-export * from './reconcile/lease';
-export * from './reconcile/execute';
-export * from './reconcile/run';
 export * from './reconcile/permissions';
 export * from './constructs/reconciler';

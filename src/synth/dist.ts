@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ApiObject, Chart, type App } from 'cdk8s';
 import { RedisInstance } from '../constructs/redis-instance';
@@ -36,19 +37,19 @@ export function renderDistFiles(app: App): Map<string, string> {
 
 /**
  * Replace `outdir` with exactly `files`, or leave it untouched: the files are written to a
- * staging folder beside it, which then takes its place by rename.
+ * staging folder beside it, which then takes its place by rename. Files are written
+ * concurrently: on some disks creating a file costs about a millisecond, and a fleet of a
+ * thousand instances is a thousand files.
  */
-export function writeDistAtomically(outdir: string, files: ReadonlyMap<string, string>): void {
+export async function writeDistAtomically(outdir: string, files: ReadonlyMap<string, string>): Promise<void> {
   const target = resolve(outdir);
   mkdirSync(dirname(target), { recursive: true });
   const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.staging-`));
   chmodSync(staging, 0o755); // mkdtemp makes it private; dist/ is an ordinary folder
   try {
-    for (const [path, content] of files) {
-      const full = join(staging, path);
-      mkdirSync(dirname(full), { recursive: true });
-      writeFileSync(full, content);
-    }
+    const folders = new Set([...files.keys()].map((path) => dirname(join(staging, path))));
+    await Promise.all([...folders].map((folder) => mkdir(folder, { recursive: true })));
+    await Promise.all([...files].map(([path, content]) => writeFile(join(staging, path), content)));
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw error;
@@ -63,5 +64,5 @@ export function writeDistAtomically(outdir: string, files: ReadonlyMap<string, s
     rmSync(staging, { recursive: true, force: true });
     throw error;
   }
-  if (hadTarget) rmSync(previous, { recursive: true, force: true });
+  if (hadTarget) await rm(previous, { recursive: true, force: true });
 }

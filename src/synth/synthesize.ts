@@ -88,17 +88,17 @@ function inFileOrder(issues: ValidationIssue[]): ValidationIssue[] {
  * Synthesize and replace `outdir` atomically. On any issue, print them all to `stderr`,
  * leave `outdir` exactly as it was and return exit code 1.
  */
-export function synthesizeToDirectory(
+export async function synthesizeToDirectory(
   outdir: string,
   options: SynthesizeOptions,
   stderr: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-): number {
+): Promise<number> {
   const { files, issues } = synthesize(options);
   if (issues.length > 0) {
     for (const issue of issues) stderr(`error: ${issue}`);
     stderr(`synth failed: ${issues.length} problem${issues.length === 1 ? '' : 's'}; ${outdir} was left unchanged`);
     return 1;
   }
-  writeDistAtomically(outdir, files);
+  await writeDistAtomically(outdir, files);
   return 0;
 }

@@ -10,11 +10,18 @@ import { App, Chart } from 'cdk8s';
 import { RedisInstance, RedisInstanceCrd, findYamlFiles, synthesizeToDirectory } from '../../src';
 
 const [layout, fleet, out] = process.argv.slice(2);
-if (process.env.BENCH_REPORT_RSS) process.on('exit', () => process.stderr.write(`RSS ${process.resourceUsage().maxRSS}\n`));
+if (process.env.BENCH_REPORT_RSS) {
+  process.on('exit', () => {
+    const usage = process.resourceUsage();
+    process.stderr.write(`RSS ${usage.maxRSS} USER ${usage.userCPUTime} SYS ${usage.systemCPUTime}\n`);
+  });
+}
 const define = (app: App) => new RedisInstanceCrd(new Chart(app, 'crds'), 'redisinstances');
 
 if (layout === 'ours') {
-  process.exitCode = synthesizeToDirectory(out, { define, instanceDirs: [fleet] });
+  synthesizeToDirectory(out, { define, instanceDirs: [fleet] }).then((code) => {
+    process.exitCode = code;
+  });
 } else if (layout === 'naive') {
   const app = new App({ outdir: out });
   define(app);

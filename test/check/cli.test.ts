@@ -139,7 +139,7 @@ describe('redis-gitops check', () => {
       const app = join(FIXTURES, 'redis-conf-app.ts');
       const { synthOptions } = await import(app);
       rmSync(dist, { recursive: true });
-      expect(synthesizeToDirectory(dist, synthOptions)).toBe(0);
+      expect(await synthesizeToDirectory(dist, synthOptions)).toBe(0);
       const { code, out, err } = await check('--app', app, '--redis-server');
       expect(code).toBe(1);
       expect(out).toContain(`${dist}/ is up to date`);

@@ -40,7 +40,7 @@ exports.synthOptions = {
   finalize: prepareForArgoCd,
 };
 
-if (require.main === module) process.exitCode = synthesizeToDirectory('dist', exports.synthOptions);
+if (require.main === module) synthesizeToDirectory('dist', exports.synthOptions).then((code) => { process.exitCode = code; });
 `;
 
 /** The same with plain cdk8s `app.synth()`, in TypeScript, type-checked against the shipped declarations. */

@@ -130,17 +130,17 @@ describe('synthesize', () => {
 });
 
 describe('synthesizeToDirectory', () => {
-  it('replaces the output folder with exactly the new files', () => {
+  it('replaces the output folder with exactly the new files', async () => {
     write('instances/a.yaml', instanceYaml('cache'));
     write('out/stale.yaml', 'old');
     const lines: string[] = [];
-    expect(synthesizeToDirectory(join(dir, 'out'), { instanceDirs: [join(dir, 'instances')] }, (l) => lines.push(l))).toBe(0);
+    expect(await synthesizeToDirectory(join(dir, 'out'), { instanceDirs: [join(dir, 'instances')] }, (l) => lines.push(l))).toBe(0);
     expect(Object.keys(tree(join(dir, 'out')))).toEqual(['instances/web/cache.yaml']);
     expect(lines).toEqual([]);
     expect(readdirSync(dir).sort()).toEqual(['instances', 'out']); // no staging folder left behind
   });
 
-  it('on any error prints every problem, exits 1 and leaves the output exactly as it was', () => {
+  it('on any error prints every problem, exits 1 and leaves the output exactly as it was', async () => {
     write('out/crds.yaml', 'previous crds\n');
     write('out/instances/web/cache.yaml', 'previous cache\n');
     const before = tree(join(dir, 'out'));
@@ -148,7 +148,7 @@ describe('synthesizeToDirectory', () => {
     write('instances/b.yaml', instanceYaml('other', 'web', '  image2: x\n'));
     write('instances/c.yaml', 'key: [');
     const lines: string[] = [];
-    expect(synthesizeToDirectory(join(dir, 'out'), { instanceDirs: [join(dir, 'instances')], displayRoot: dir }, (l) => lines.push(l))).toBe(1);
+    expect(await synthesizeToDirectory(join(dir, 'out'), { instanceDirs: [join(dir, 'instances')], displayRoot: dir }, (l) => lines.push(l))).toBe(1);
     expect(lines).toEqual([
       'error: instances/a.yaml:8: RedisInstance web/cache: spec.replicas: must be at least 1, got 0',
       'error: instances/b.yaml:8: RedisInstance web/other: spec.image2: unknown field (did you mean "image"?); known fields: image, replicas, resources, storage, config, auth',
