@@ -2,6 +2,7 @@ import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { Condition, RedisInstanceObject, RedisInstanceStatus, RedisPhase } from '../api/types';
 import type { ValidationIssue } from '../api/validate';
 import type { Plan } from './plan';
+import { canonicalJson } from '../render/instance';
 
 /**
  * The status a RedisInstance should carry, from its spec, its live StatefulSet and what
@@ -146,11 +147,5 @@ export function statusEqual(a: RedisInstanceStatus | undefined, b: RedisInstance
       .map(({ lastTransitionTime: _t, ...rest }) => rest)
       .sort((x, y) => x.type.localeCompare(y.type)),
   };
-  return canonical(strip(a)) === canonical(strip(b));
-}
-
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => (v && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => [k, v[k]]))
-    : v)) ?? 'undefined';
+  return canonicalJson(strip(a)) === canonicalJson(strip(b));
 }

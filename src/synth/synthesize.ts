@@ -1,5 +1,4 @@
-import { App } from 'cdk8s';
-import { Chart } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import { RedisInstance } from '../constructs/redis-instance';
 import { RedisValidationError, ValidationIssue, duplicateIssues, validateRedisInstance } from '../api/validate';
 import type { ResolvedRedisInstance } from '../api/types';
