@@ -132,7 +132,9 @@ async function readWorld(client: KubeClient, namespace: string | undefined): Pro
   for (const [k, v] of byKey(pdbs)) world.pdbs.set(k, v);
   for (const claim of pvcs) {
     const ns = claim.metadata?.namespace ?? '';
-    world.pvcs.set(ns, [...(world.pvcs.get(ns) ?? []), claim]);
+    const claims = world.pvcs.get(ns);
+    if (claims) claims.push(claim);
+    else world.pvcs.set(ns, [claim]);
   }
   return world;
 }
