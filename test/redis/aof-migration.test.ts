@@ -6,9 +6,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type Redis from 'ioredis';
 import { AOF_MIGRATION_TIMEOUT_SECONDS } from '../../src/render/instance';
 import {
-  InitContainerError, cleanupRedisPods, connect, eventually, findExecutable, makeTempDir, podSpec, redisBinaries, renderSpec,
+  InitContainerError, cleanupRedisPods, connect, eventually, makeTempDir, podSpec, redisBinaries, renderSpec,
   secretsFor, shippedInstances, startRedisPod, type RedisPod,
 } from '../support/redis';
+import { requireProgram } from '../support/programs';
 
 /**
  * With `appendonly yes`, the init container turns an RDB-only data volume into an AOF before
@@ -191,7 +192,7 @@ describe('bounded waits', () => {
       script('redis-server', `echo $$ > '${pidFile}'\nexec sleep 60`);
       script('redis-cli', 'echo "LOADING Redis is loading the dataset in memory"');
       if (shell === 'busybox') {
-        const busybox = findExecutable('busybox', '/usr/bin:/bin')!;
+        const busybox = requireProgram('busybox', '/usr/bin:/bin');
         for (const applet of ['sh', 'sed', 'mv', 'sleep']) symlinkSync(busybox, join(bin, applet));
       }
       const init = podSpec(renderSpec({ image: 'redis:7.2.4' }).statefulSet).initContainers![0];

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { findExecutable, programPackages } from '../programs';
 
-/** The line CI (.ci/run) uses; tests print it when redis-server is missing. */
-export const INSTALL_REDIS = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server redis-tools';
+export { findExecutable };
+
+/** The packages of redis-server and redis-cli from .ci/packages.txt; tests print this when one is missing. */
+export const INSTALL_REDIS = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${
+  [...new Set(['redis-server', 'redis-cli'].map((p) => programPackages().get(p)))].join(' ')} (from .ci/packages.txt)`;
 
 export interface RedisBinaries {
   /** Absolute path of redis-server ($REDIS_SERVER, else `redis-server` on PATH). */
@@ -14,27 +16,6 @@ export interface RedisBinaries {
   readonly version: string;
   /** Major.minor.patch parsed from `version`. */
   readonly semver: readonly [number, number, number];
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** `name` or a path: absolute path of an executable, or undefined. */
-export function findExecutable(nameOrPath: string, pathEnv = process.env.PATH ?? ''): string | undefined {
-  if (nameOrPath.includes('/')) {
-    const full = isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath);
-    return executable(full) ? full : undefined;
-  }
-  for (const dir of pathEnv.split(delimiter)) {
-    if (dir && executable(join(dir, nameOrPath))) return join(dir, nameOrPath);
-  }
-  return undefined;
 }
 
 function required(env: NodeJS.ProcessEnv, envVar: 'REDIS_SERVER' | 'REDIS_CLI', name: string): string {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import { RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
 import { findExecutable, redisBinaries, type RedisBinaries } from './binaries';
+import { requireProgram } from '../programs';
 import {
   configMapFiles, containerPort, dataVolumeName, hostPath, mountTable, podName, podSpec, primaryDnsName, redisContainer,
   remapCommandPaths, remapDataDirEnv, remapPrimaryEnv, remapProbeCommand, remapRedisConf, resolveEnv, type RenderedPodSource, type Secrets,
@@ -207,8 +208,7 @@ function makeBinDir(
   /** Each program the scripts may run: the argv that runs it (a busybox applet is `busybox <applet>`). */
   const programs = new Map<string, string[]>([['redis-cli', [bins.cli]]]);
   if (shell === 'busybox') {
-    const busybox = findExecutable('busybox', SYSTEM_PATH);
-    if (!busybox) throw new Error('busybox not found (apt-get install busybox)');
+    const busybox = requireProgram('busybox', SYSTEM_PATH);
     const applets = new Set(execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n'));
     symlinkSync(busybox, join(bin, 'sh'));
     for (const word of words) {
