@@ -21,7 +21,7 @@ import { DEFAULT_REDIS_CONFIG, REDIS_PORT, RUNTIME_CONFIG_FILE } from './render'
  *     argument(s) must be one of the following: volatile-lru, ...
  *
  * Line numbers are those of the rendered redis.conf: the remapped lines below are
- * replaced one for one and the extra directives are appended after the last line.
+ * replaced one for one and the check's own directives live in the runtime include.
  *
  * The check runs redis-server on the CI machine, so it must not do there what the pod
  * does: it never loads a module and writes nothing outside its temporary folder. What
@@ -31,9 +31,10 @@ import { DEFAULT_REDIS_CONFIG, REDIS_PORT, RUNTIME_CONFIG_FILE } from './render'
  *   `appendfilename` and `appenddirname`, which Redis refuses as paths, stay in it);
  *   `include /run/redis/runtime.conf` → an empty temp file (the init container writes the
  *   real one at pod start: `replicaof`, passwords); every `loadmodule` line → a comment;
- * - appended: `unixsocket` and `pidfile` in the temp dir, then, for each directive of
- *   CHECK_OVERRIDES the file sets, its neutral value. Redis acts on these only after it
- *   has read the whole file, so it still validates the user's value and the last one wins.
+ * - in the runtime include (the last line, read after every user line): `unixsocket` and
+ *   `pidfile` in the temp dir, then, for each directive of CHECK_OVERRIDES the file sets,
+ *   its neutral value. Redis acts on these only after it has read the files, so it still
+ *   validates the user's value, and the last value wins.
  * - refused before any server starts: an `include` of any other file.
  *
  * Use the same Redis major version as the image (CI: Debian's `redis-server` package, or
@@ -149,31 +150,31 @@ export function confDirective(line: string): string | undefined {
   return split.ok && split.args.length > 0 ? asciiLower(split.args[0].toString('latin1')) : undefined;
 }
 
-/** The rendered redis.conf as the check runs it (see the module comment). */
-export function verifyConfLines(redisConf: string, paths: VerifyPaths): string {
+/** The rendered redis.conf as the check runs it, and what its runtime include holds (see the module comment). */
+export function verifyConfLines(redisConf: string, paths: VerifyPaths): { redisConf: string; runtimeConf: string } {
   const runtimeInclude = `include ${RUNTIME_CONFIG_FILE}`;
   const remapped = rewriteConfLines(redisConf, [
     [`dir ${DEFAULT_REDIS_CONFIG.dir}`, `dir ${quoteConfArg(paths.dataDir)}`],
     [`port ${REDIS_PORT}`, 'port 0'],
     [runtimeInclude, `include ${quoteConfArg(paths.runtimeConf)}`],
   ]);
+  const original = redisConf.split('\n');
   const overrides = new Set<string>();
   const lines = remapped.split('\n').map((line, i) => {
     const directive = confDirective(line);
     if (directive === 'loadmodule') return '# loadmodule: never loaded by the check';
-    if (directive === 'include' && redisConf.split('\n')[i] !== runtimeInclude) {
+    if (directive === 'include' && original[i] !== runtimeInclude) {
       throw new UncheckableConfigError(`line ${i + 1} includes another file (${line.slice(0, 80)}); the check reads no file but the runtime include`);
     }
     if (directive !== undefined && CHECK_OVERRIDES[directive]) overrides.add(CHECK_OVERRIDES[directive]);
     return line;
   });
-  const text = lines.join('\n');
-  return `${text}${text.endsWith('\n') ? '' : '\n'}${[
-    `unixsocket ${quoteConfArg(paths.socket)}`,
-    'unixsocketperm 700',
-    `pidfile ${quoteConfArg(paths.pidFile)}`,
-    ...overrides,
-  ].join('\n')}\n`;
+  // The overrides go in the runtime include, the last line: Redis runs its end-of-file
+  // checks (it opens logfile) after an included file too, so they must be in force by then.
+  return {
+    redisConf: lines.join('\n'),
+    runtimeConf: [`unixsocket ${quoteConfArg(paths.socket)}`, 'unixsocketperm 700', `pidfile ${quoteConfArg(paths.pidFile)}`, ...overrides, ''].join('\n'),
+  };
 }
 
 /**
@@ -215,7 +216,7 @@ async function verifyOne(redisConf: string, redisServer: string, timeoutMs: numb
     pidFile: join(root, 'redis.pid'),
   };
   try {
-    let conf: string;
+    let conf: ReturnType<typeof verifyConfLines>;
     try {
       conf = verifyConfLines(redisConf, paths);
     } catch (error) {
@@ -223,17 +224,19 @@ async function verifyOne(redisConf: string, redisServer: string, timeoutMs: numb
       return { ok: false, error: `not a redis.conf rendered by redis-gitops: ${(error as Error).message}` };
     }
     mkdirSync(paths.dataDir);
-    writeFileSync(paths.runtimeConf, '');
+    writeFileSync(paths.runtimeConf, conf.runtimeConf);
     const confPath = join(root, 'redis.conf');
-    writeFileSync(confPath, conf);
+    writeFileSync(confPath, conf.redisConf);
     const outcome = await runUntilPing(redisServer, confPath, root, paths.socket, timeoutMs);
     // Show the rendered paths, not the temp ones, in Redis's messages.
     const error = outcome.error
       ?.split(paths.dataDir).join(DEFAULT_REDIS_CONFIG.dir)
       .split(paths.runtimeConf).join(RUNTIME_CONFIG_FILE);
     if (outcome.ok) return { ok: true };
-    // Redis names the line of the file it was given; the remapping kept line numbers.
-    const line = Number(/Reading the configuration file, at line (\d+)/.exec(error ?? '')?.[1]) || undefined;
+    // Redis names the line and quotes it; the remapping kept line numbers. A quoted line
+    // that is not the rendered one is in the runtime include (the check's own lines).
+    const at = /Reading the configuration file, at line (\d+)\n>>> '(.*)'/.exec(error ?? '');
+    const line = at && conf.redisConf.split('\n')[Number(at[1]) - 1]?.trim() === at[2] ? Number(at[1]) : undefined;
     const directive = line === undefined ? undefined : confDirective(redisConf.split('\n')[line - 1] ?? '');
     return { ok: false, error, ...(line ? { line } : {}), ...(directive ? { directive } : {}) };
   } finally {
