@@ -29,8 +29,8 @@ import { DEFAULT_REDIS_CONFIG, REDIS_PORT, RUNTIME_CONFIG_FILE } from './render'
  * - in place, one line for one: `port 6379` → `port 0` (no TCP listener); `dir /data` → an
  *   empty temp dir (Redis `chdir`s there while reading the file, so `dbfilename`,
  *   `appendfilename` and `appenddirname`, which Redis refuses as paths, stay in it);
- *   `include /run/redis/runtime.conf` → an empty temp file (the init container writes the
- *   real one at pod start: `replicaof`, passwords); every `loadmodule` line → a comment;
+ *   `include /run/redis/runtime.conf` → a temp file (in the pod the init container writes
+ *   it at start: `replicaof`, passwords); every `loadmodule` line → a comment;
  * - in the runtime include (the last line, read after every user line): `unixsocket` and
  *   `pidfile` in the temp dir, then, for each directive of CHECK_OVERRIDES the file sets,
  *   its neutral value. Redis acts on these only after it has read the files, so it still
