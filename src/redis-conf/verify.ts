@@ -152,6 +152,10 @@ export function confDirective(line: string): string | undefined {
 
 /** The rendered redis.conf as the check runs it, and what its runtime include holds (see the module comment). */
 export function verifyConfLines(redisConf: string, paths: VerifyPaths): { redisConf: string; runtimeConf: string } {
+  // Redis reads the file with fgets + strlen: text after a NUL byte is dropped up to the
+  // end of its line, joining two lines into one this parser would read as two.
+  const nul = redisConf.indexOf('\0');
+  if (nul >= 0) throw new UncheckableConfigError(`line ${redisConf.slice(0, nul).split('\n').length} holds a NUL byte, which Redis would read differently`);
   const runtimeInclude = `include ${RUNTIME_CONFIG_FILE}`;
   const remapped = rewriteConfLines(redisConf, [
     [`dir ${DEFAULT_REDIS_CONFIG.dir}`, `dir ${quoteConfArg(paths.dataDir)}`],

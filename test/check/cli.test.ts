@@ -153,6 +153,13 @@ describe('redis-gitops check', () => {
       expect(out).not.toContain('web/good');
       expect(out).toContain('redis-server refused 2 of 3 redis.conf files');
       expect(err).toBe('');
+
+      const json = JSON.parse((await check('--app', app, '--redis-server', '-o', 'json')).out);
+      expect(json.redisConfigs.map((v: any) => [v.instance, v.ok, v.line, v.directive, v.source])).toEqual([
+        ['web/bad-yaml', false, 6, 'maxmemory-policy', 'test/check/fixtures/redis-conf-instances/bad.yaml:10: RedisInstance web/bad-yaml: spec.config[maxmemory-policy]: redis-server refused the redis.conf (line 6)'],
+        ['web/bad', false, 6, 'maxmemory-policy', 'RedisInstance web/bad: spec.config[maxmemory-policy]: redis-server refused the redis.conf of the TypeScript instance instances-ts/bad (line 6)'],
+        ['web/good', true, undefined, undefined, undefined],
+      ]);
     });
   });
 

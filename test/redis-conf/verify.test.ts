@@ -218,6 +218,11 @@ describe('the sandbox: the check loads no module and writes nothing outside its 
     });
   });
 
+  it('refuses a config with a NUL byte, which would join two lines into one for Redis (e.g. "loadmodul\\0" + "e x.so")', () => {
+    const conf = renderRedisConf({ 'loadmodul\0': '', e: '/opt/m.so' });
+    expect(() => verifyConfLines(conf, paths)).toThrow(`line ${lineOf(conf, 'loadmodul\0 ""')} holds a NUL byte, which Redis would read differently`);
+  });
+
   it('has an override for each outward-acting directive of Redis 7.0 config.c', () => {
     expect(Object.keys(CHECK_OVERRIDES).sort()).toEqual([
       'aclfile', 'cluster-enabled', 'daemonize', 'logfile', 'oom-score-adj', 'replicaof', 'slaveof', 'supervised', 'syslog-enabled', 'tls-port',
