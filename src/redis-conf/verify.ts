@@ -31,8 +31,8 @@ import { DEFAULT_REDIS_CONFIG, REDIS_PORT, RUNTIME_CONFIG_FILE } from './render'
  *   `appendfilename` and `appenddirname`, which Redis refuses as paths, stay in it);
  *   `include /run/redis/runtime.conf` → a temp file (in the pod the init container writes
  *   it at start: `replicaof`, passwords); every `loadmodule` line → a comment;
- * - in the runtime include (the last line, read after every user line): `unixsocket` and
- *   `pidfile` in the temp dir, then, for each directive of CHECK_OVERRIDES the file sets,
+ * - in the runtime include (the last line, read after every user line): `dir` again,
+ *   `unixsocket` and `pidfile` in the temp dir, then, for each directive of CHECK_OVERRIDES the file sets,
  *   its neutral value. Redis acts on these only after it has read the files, so it still
  *   validates the user's value, and the last value wins.
  * - refused before any server starts: an `include` of any other file.
@@ -177,7 +177,11 @@ export function verifyConfLines(redisConf: string, paths: VerifyPaths): { redisC
   // checks (it opens logfile) after an included file too, so they must be in force by then.
   return {
     redisConf: lines.join('\n'),
-    runtimeConf: [`unixsocket ${quoteConfArg(paths.socket)}`, 'unixsocketperm 700', `pidfile ${quoteConfArg(paths.pidFile)}`, ...overrides, ''].join('\n'),
+    runtimeConf: [
+      // dir again: were there a second `dir` line, the data files would follow it.
+      `dir ${quoteConfArg(paths.dataDir)}`,
+      `unixsocket ${quoteConfArg(paths.socket)}`, 'unixsocketperm 700', `pidfile ${quoteConfArg(paths.pidFile)}`, ...overrides, '',
+    ].join('\n'),
   };
 }
 

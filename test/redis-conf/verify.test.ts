@@ -33,7 +33,7 @@ describe('verifyConfLines', () => {
     const after = checked.redisConf.split('\n');
     expect(after).toHaveLength(before.length);
     expect(after.filter((line, i) => line !== before[i])).toEqual(['dir "/t/data"', 'port 0', 'include "/t/runtime.conf"']);
-    expect(checked.runtimeConf).toBe('unixsocket "/t/redis.sock"\nunixsocketperm 700\npidfile "/t/redis.pid"\n');
+    expect(checked.runtimeConf).toBe('dir "/t/data"\nunixsocket "/t/redis.sock"\nunixsocketperm 700\npidfile "/t/redis.pid"\n');
   });
 });
 
@@ -143,7 +143,7 @@ describe('the sandbox: the check loads no module and writes nothing outside its 
     const checked = verifyConfLines(conf, paths);
     expect(checked.redisConf.split('\n')[lineOf(conf, 'loadmodule /opt/m.so') - 1]).toBe('# loadmodule: never loaded by the check');
     expect(checked.runtimeConf.split('\n')).toEqual([
-      'unixsocket "/t/redis.sock"', 'unixsocketperm 700', 'pidfile "/t/redis.pid"', 'cluster-enabled no', 'syslog-enabled no', '',
+      'dir "/t/data"', 'unixsocket "/t/redis.sock"', 'unixsocketperm 700', 'pidfile "/t/redis.pid"', 'cluster-enabled no', 'syslog-enabled no', '',
     ]);
     // Directives are matched as Redis reads them: any case, quoted.
     expect(verifyConfLines(conf.replace('loadmodule /opt/m.so', '"LoadModule" /opt/m.so'), paths).redisConf).not.toContain('/opt/m.so');
@@ -205,6 +205,14 @@ describe('the sandbox: the check loads no module and writes nothing outside its 
       expect(results[i]).toMatchObject({ ok: false, directive: key, line: lineOf(configs[i].redisConf, `${key} ${value}`) });
       expect(results[i].error).toContain(message);
     });
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('a second dir line (only a hand-made redis.conf has one) does not move the data files out', async () => {
+    const outside = makeTempDir('verify-outside-');
+    const redisConf = renderRedisConf({ appendonly: 'yes', save: '1 1' }).replace('dir /data\n', `dir /data\ndir ${outside}\n`);
+    const [result] = await verifyRedisConfigs([{ instance: 'web/dir', redisConf }], { redisServer });
+    expect(result).toEqual({ instance: 'web/dir', ok: true });
     expect(readdirSync(outside)).toEqual([]);
   });
 
