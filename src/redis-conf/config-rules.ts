@@ -1,4 +1,4 @@
-import { confArgsText, singleConfArg, splitConfArgs, yesNo } from './args';
+import { argText, singleConfArg, splitConfArgs, yesNo } from './args';
 
 /**
  * What `spec.config` may hold: the checks on each key and value, as data. validate.ts
@@ -75,10 +75,12 @@ const KEY_RULES: readonly KeyRule[] = [
 ];
 
 function moduleIssue(value: string, allowed: readonly string[]): string | undefined {
-  const path = confArgsText(value)?.[0];
-  if (path === undefined) return undefined; // the value rules report it
-  if (allowed.includes(path)) return undefined;
-  return `"loadmodule" runs native code in redis-server (and in \`check --redis-server\`); a module is allowed only when the chart's TypeScript lists its path in allowedModules, and ${JSON.stringify(path.slice(0, 80))} is not listed${allowed.length ? '' : ' (none are)'}`;
+  const split = splitConfArgs(value);
+  if (!split.ok || split.args.length === 0) return undefined; // the value rules report it
+  const path = argText(split.args[0]);
+  if (path !== undefined && allowed.includes(path)) return undefined;
+  const shown = path === undefined ? 'a path that is not UTF-8 text' : JSON.stringify(path.slice(0, 80));
+  return `"loadmodule" runs native code in redis-server (and in \`check --redis-server\`); a module is allowed only when the chart's TypeScript lists its path in allowedModules, and ${shown} is not listed${allowed.length ? '' : ' (none are)'}`;
 }
 
 /** Value rules: how Redis reads the value (args.ts). */

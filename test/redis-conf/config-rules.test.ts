@@ -85,6 +85,7 @@ describe('keys that are dangerous or cannot work', () => {
     expect(issues({ loadmodule: '/opt/evil.so' })).toEqual(refused('/opt/evil.so', ' (none are)'));
     expect(issues({ loadmodule: '/opt/evil.so' }, { allowedModules: ['/opt/search.so'] })).toEqual(refused('/opt/evil.so', ''));
     expect(issues({ loadmodule: '"/opt/search.so" MAXDOCS 10' }, { allowedModules: ['/opt/search.so'] })).toEqual([]);
+    expect(issues({ loadmodule: '"\\xff"' }, { allowedModules: ['/opt/search.so'] })).toEqual([expect.stringContaining('and a path that is not UTF-8 text is not listed')]);
     expect(issues({ loadmodule: '' })).toEqual(['RedisInstance web/cache: spec.config.loadmodule: must name the module\'s path']);
     // Objects read from the cluster: the allowlist is the chart's; the cluster's RBAC decides who sets spec.image.
     expect(issues({ loadmodule: '/opt/evil.so' }, { origin: 'cluster' })).toEqual([]);
