@@ -92,7 +92,8 @@ function valueIssue(key: string, value: string): string | undefined {
   }
   if (READ_CONFIG_KEYS.includes(key)) {
     const arg = singleConfArg(value);
-    if (arg === undefined) return `must be exactly one argument as Redis splits it (quote a value that holds spaces), got ${split.args.length}${split.args.length === 1 ? ' that is not UTF-8 text' : ''}`;
+    if (split.args.length !== 1) return `must be exactly one argument as Redis splits it (quote a value that holds spaces), got ${split.args.length}`;
+    if (arg === undefined) return 'must be UTF-8 text once Redis reads its escapes (the AOF migration step gets it as an env var)';
     if (key === 'appendonly' && yesNo(arg) === undefined) return `must be yes or no, got ${JSON.stringify(arg.slice(0, 80))}`;
   }
   if (key === MODULE_CONFIG_KEY && split.args.length === 0) return 'must name the module\'s path';

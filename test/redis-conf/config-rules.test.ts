@@ -38,7 +38,7 @@ describe('values Redis refuses at start-up are refused at synth, naming the fiel
   it('the values redis-gitops reads itself must be one argument (appendonly also yes or no)', () => {
     expect(issues({ dbfilename: 'two words.rdb', appendfilename: '"\\xff"', appenddirname: '" "', appendonly: 'maybe' })).toEqual([
       'RedisInstance web/cache: spec.config.dbfilename: must be exactly one argument as Redis splits it (quote a value that holds spaces), got 2',
-      'RedisInstance web/cache: spec.config.appendfilename: must be exactly one argument as Redis splits it (quote a value that holds spaces), got 1 that is not UTF-8 text',
+      'RedisInstance web/cache: spec.config.appendfilename: must be UTF-8 text once Redis reads its escapes (the AOF migration step gets it as an env var)',
       'RedisInstance web/cache: spec.config.appendonly: must be yes or no, got "maybe"',
     ]);
     expect(issues({ dbfilename: '"my dump.rdb"', appendonly: ' "YES"', appenddirname: "'aof dir'", maxmemory: '100mb' })).toEqual([]);
