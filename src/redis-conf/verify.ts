@@ -44,7 +44,7 @@ import { DEFAULT_REDIS_CONFIG, REDIS_PORT, RUNTIME_CONFIG_FILE } from './render'
 
 /**
  * Directives that would act outside the check's temp folder, from Redis's config.c, and
- * the line appended when a config sets them.
+ * the line the check's runtime include gets when a config sets them.
  */
 export const CHECK_OVERRIDES: Readonly<Record<string, string>> = Object.freeze({
   logfile: 'logfile ""', // creates the file; "" logs to stdout, which the check reads
