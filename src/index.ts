@@ -13,6 +13,11 @@ export {
   type ValidationResult, type ValidationSource, type FieldPath,
 } from './api/validate';
 export * from './redis-conf/render';
+export * from './redis-conf/args';
+export {
+  configIssues, AUTH_ONLY_CONFIG_KEYS, CLUSTER_CONFIG_PREFIX, MODULE_CONFIG_KEY, READ_CONFIG_KEYS,
+  type ConfigPolicy, type ConfigIssue,
+} from './redis-conf/config-rules';
 export * from './render/instance';
 export * from './constructs/redis-instance';
 export * from './constructs/crd';

@@ -1,7 +1,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { redisInstanceSchema } from './crd';
 import { isQuantity, parseQuantity } from './quantity';
-import { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from '../redis-conf/render';
+import { configIssues } from '../redis-conf/config-rules';
 import {
   API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
@@ -45,6 +45,12 @@ export interface ValidationSource {
   readonly origin?: 'source' | 'cluster';
   /** Namespace used when metadata.namespace is absent. @default 'default' */
   readonly defaultNamespace?: string;
+  /**
+   * Module paths `config.loadmodule` may name; set in TypeScript (SynthesizeOptions or
+   * RedisInstance props), never from instance YAML. Not applied to `cluster` objects.
+   * @default - none: loadmodule is refused
+   */
+  readonly allowedModules?: readonly string[];
 }
 
 export type ValidationResult =
@@ -66,7 +72,6 @@ const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const CONFIG_KEY = /^[a-z][a-z0-9-]{0,63}$/;
 const SOURCE_METADATA_FIELDS = ['name', 'namespace', 'labels', 'annotations'];
 const TOP_LEVEL_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 
@@ -186,21 +191,10 @@ function describe(error: ErrorObject, root: FieldPath): { path: FieldPath; messa
 }
 
 /** The rules the CRD states in CEL (x-kubernetes-validations), and cross-field checks. */
-function semanticIssues(spec: any): Array<{ path: FieldPath; message: string }> {
-  const out: Array<{ path: FieldPath; message: string }> = [];
-  if (spec.config && typeof spec.config === 'object') {
-    for (const key of Object.keys(spec.config)) {
-      const path = ['spec', 'config', key];
-      if (!CONFIG_KEY.test(key)) {
-        const control = /[\x00-\x1F\x7F]/.test(key);
-        out.push({ path, message: control ? 'key must not contain newlines or other control characters' : 'key must be a lower-case redis.conf directive name (letters, digits and \'-\')' });
-      } else if (MANAGED_CONFIG_KEYS.includes(key)) {
-        out.push({ path, message: `"${key}" is managed by redis-gitops and cannot be set in config` });
-      } else if (SECRET_CONFIG_KEYS.includes(key)) {
-        out.push({ path, message: `"${key}" would put a secret in the ConfigMap; use spec.auth (a Secret) instead` });
-      }
-    }
-  }
+function semanticIssues(spec: any, source: ValidationSource): Array<{ path: FieldPath; message: string }> {
+  const out: Array<{ path: FieldPath; message: string }> = configIssues(spec.config, {
+    origin: source.origin ?? 'source', auth: spec.auth !== undefined, allowedModules: source.allowedModules,
+  });
   const size = spec.storage?.size;
   if (typeof size === 'string' && isQuantity(size) && (parseQuantity(size) ?? 0n) <= 0n) {
     out.push({ path: ['spec', 'storage', 'size'], message: `must be greater than zero, got "${size}"` });
@@ -295,7 +289,7 @@ export function validateRedisInstance(input: unknown, source: ValidationSource =
         const described = describe(error, ['spec']);
         if (described) found.push(described);
       }
-      if (spec && typeof spec === 'object') found.push(...semanticIssues(spec));
+      if (spec && typeof spec === 'object') found.push(...semanticIssues(spec, source));
       if (found.length === 0) {
         const meta = obj.metadata!;
         const instance: ResolvedRedisInstance = {

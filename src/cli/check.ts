@@ -8,7 +8,8 @@ import {
   type DistComparison,
 } from '../check';
 import { RedisServerNotFoundError, verifyRedisConfigs, type RedisConfigVerification } from '../redis-conf/verify';
-import { synthesize, type SynthesizeOptions } from '../synth/synthesize';
+import { synthesize, type SynthesizeOptions, type SynthesizeResult } from '../synth/synthesize';
+import { ValidationIssue, formatPath, type FieldPath } from '../api/validate';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO } from './io';
 import { registerCommand, type CommandContext } from './main';
 
@@ -104,13 +105,14 @@ export async function runCheck(options: CheckOptions, io: CliIO): Promise<number
   }
 
   if (options.output === 'json') {
-    io.stdout(JSON.stringify({ ...comparison, ...(verifications ? { redisConfigs: verifications } : {}) }));
+    const redisConfigs = verifications?.map((v) => (v.ok ? v : { ...v, source: String(refusalIssue(v, result.sources)) }));
+    io.stdout(JSON.stringify({ ...comparison, ...(redisConfigs ? { redisConfigs } : {}) }));
   } else {
     io.stdout(formatComparison(comparison, distShown).join('\n'));
     if (verifications) {
       const failed = verifications.filter((v) => !v.ok);
       for (const v of failed) {
-        io.stdout(`\nredis-server refused the redis.conf of ${v.instance}:\n${(v.error ?? 'unknown error').replace(/^/gm, '    ')}`);
+        io.stdout(`\n${refusal(v, result.sources)}:\n${(v.error ?? 'unknown error').replace(/^/gm, '    ')}`);
       }
       io.stdout(failed.length === 0
         ? `redis-server accepted the redis.conf of all ${verifications.length} instances`
@@ -119,6 +121,24 @@ export async function runCheck(options: CheckOptions, io: CliIO): Promise<number
   }
   if (!comparison.upToDate) io.stderr(`error: ${distShown}/ is stale (${comparison.files.length} file${comparison.files.length === 1 ? '' : 's'})`);
   return code;
+}
+
+/**
+ * Where a refused redis.conf came from: the instance's YAML file and the line of the
+ * refused `spec.config` key (else of the document), or the TypeScript construct.
+ */
+function refusalIssue(v: RedisConfigVerification, sources: SynthesizeResult['sources']): ValidationIssue {
+  const source = sources?.get(v.instance);
+  // The refused line sets a key of spec.config, not a default or a line redis-gitops adds.
+  const field: FieldPath = v.directive !== undefined && source && Object.hasOwn(source.instance.spec.config, v.directive)
+    ? ['spec', 'config', v.directive] : [];
+  const line = v.line ? ` (line ${v.line})` : '';
+  const ts = !source?.file && source?.definedAt ? ` of the TypeScript instance ${source.definedAt}` : '';
+  return new ValidationIssue(v.instance, formatPath(field), `redis-server refused the redis.conf${ts}${line}`, source?.file, source?.lineOf?.(field));
+}
+
+function refusal(v: RedisConfigVerification, sources: SynthesizeResult['sources']): string {
+  return String(refusalIssue(v, sources));
 }
 
 export function checkCommand(ctx: CommandContext): Command {

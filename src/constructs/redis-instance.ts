@@ -30,6 +30,12 @@ export interface RedisInstanceProps extends RedisInstanceSpec {
    * @default - none
    */
   readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * Module paths `config.loadmodule` may name. Modules run native code in redis-server,
+   * so they are allowed only here, in TypeScript, never from instance YAML.
+   * @default - none: loadmodule is refused
+   */
+  readonly allowedModules?: readonly string[];
 }
 
 /**
@@ -104,13 +110,13 @@ export class RedisInstance extends Construct {
   }
 
   private validate(id: string, props: RedisInstanceProps): ResolvedRedisInstance {
-    const { name = id, namespace = Chart.of(this).namespace ?? 'default', labels, annotations, ...spec } = props;
+    const { name = id, namespace = Chart.of(this).namespace ?? 'default', labels, annotations, allowedModules, ...spec } = props;
     const result = validateRedisInstance({
       apiVersion: API_VERSION,
       kind: KIND,
       metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
       spec,
-    });
+    }, { allowedModules });
     if (!result.ok) throw new RedisValidationError(result.issues, this.node.path);
     return result.instance;
   }

@@ -30,18 +30,8 @@ export const CONFIG_FILE = 'redis.conf';
 export const RUNTIME_CONFIG_DIR = '/run/redis';
 export const RUNTIME_CONFIG_FILE = `${RUNTIME_CONFIG_DIR}/runtime.conf`;
 
-/**
- * Keys a user may not set: they would break how redis-gitops wires the pod (listening
- * address, data directory, replication, logging to stdout, config includes, renamed
- * commands the probes need), or they are secrets that belong in a Secret (spec.auth).
- * Kept in step with the CRD's x-kubernetes-validations rule by a test.
- */
-export const MANAGED_CONFIG_KEYS: readonly string[] = Object.freeze([
-  'bind', 'port', 'dir', 'include', 'rename-command', 'daemonize', 'replicaof', 'slaveof', 'logfile', 'unixsocket',
-]);
-export const SECRET_CONFIG_KEYS: readonly string[] = Object.freeze([
-  'requirepass', 'masterauth', 'masteruser', 'aclfile', 'user',
-]);
+/** The config keys a user may not set (kept with the other key rules). */
+export { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from './config-rules';
 
 /** Format one directive's value: as written, except that an empty value is `""`. */
 function formatValue(value: string): string {

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { asciiLower, splitConfArgs } from './args';
 import { DEFAULT_REDIS_CONFIG, REDIS_PORT, RUNTIME_CONFIG_FILE } from './render';
 
 /**
@@ -20,19 +21,43 @@ import { DEFAULT_REDIS_CONFIG, REDIS_PORT, RUNTIME_CONFIG_FILE } from './render'
  *     argument(s) must be one of the following: volatile-lru, ...
  *
  * Line numbers are those of the rendered redis.conf: the remapped lines below are
- * replaced one for one and the extra directives are appended after the last line.
+ * replaced one for one and the check's own directives live in the runtime include.
  *
- * What is changed for the check, and nothing else (see `verifyConfLines`):
- * - `port 6379` → `port 0` (no TCP listener), plus `unixsocket` in a private temp dir;
- * - `dir /data` → an empty temp dir (Redis `chdir`s there while reading the file);
- * - `include /run/redis/runtime.conf` → an empty temp file (the init container writes the
- *   real one at pod start: `replicaof`, passwords);
- * - `pidfile` in the temp dir, so a user-set `pidfile` never writes outside it.
+ * The check runs redis-server on the CI machine, so it must not do there what the pod
+ * does: it never loads a module and writes nothing outside its temporary folder. What
+ * is changed for the check, and nothing else (see `verifyConfLines`):
+ * - in place, one line for one: `port 6379` → `port 0` (no TCP listener); `dir /data` → an
+ *   empty temp dir (Redis `chdir`s there while reading the file, so `dbfilename`,
+ *   `appendfilename` and `appenddirname`, which Redis refuses as paths, stay in it);
+ *   `include /run/redis/runtime.conf` → a temp file (in the pod the init container writes
+ *   it at start: `replicaof`, passwords); every `loadmodule` line → a comment;
+ * - in the runtime include (the last line, read after every user line): `dir` again,
+ *   `unixsocket` and `pidfile` in the temp dir, then, for each directive of CHECK_OVERRIDES the file sets,
+ *   its neutral value. Redis acts on these only after it has read the files, so it still
+ *   validates the user's value, and the last value wins.
+ * - refused before any server starts: an `include` of any other file.
  *
  * Use the same Redis major version as the image (CI: Debian's `redis-server` package, or
  * `--redis-server PATH`); directives that only exist in a newer Redis are reported as
- * errors by an older one. `loadmodule` paths must exist on the machine that runs the check.
+ * errors by an older one.
  */
+
+/**
+ * Directives that would act outside the check's temp folder, from Redis's config.c, and
+ * the line the check's runtime include gets when a config sets them.
+ */
+export const CHECK_OVERRIDES: Readonly<Record<string, string>> = Object.freeze({
+  logfile: 'logfile ""', // creates the file; "" logs to stdout, which the check reads
+  'syslog-enabled': 'syslog-enabled no', // writes to /dev/log
+  aclfile: 'aclfile ""', // read at start, written by ACL SAVE
+  'cluster-enabled': 'cluster-enabled no', // cluster mode writes cluster-config-file (nodes.conf)
+  'tls-port': 'tls-port 0', // a TCP listener
+  daemonize: 'daemonize no', // the server would outlive the check
+  supervised: 'supervised no', // notifies systemd or upstart
+  replicaof: 'replicaof no one', // connects out
+  slaveof: 'replicaof no one',
+  'oom-score-adj': 'oom-score-adj no', // writes /proc/self/oom_score_adj
+});
 
 /** One instance's rendered config; several instances may share the same text. */
 export interface RedisConfigToVerify {
@@ -48,6 +73,10 @@ export interface RedisConfigVerification {
   readonly ok: boolean;
   /** When not ok: Redis's own error output (the FATAL CONFIG FILE ERROR block), or why the check failed. */
   readonly error?: string;
+  /** The line of the rendered redis.conf that Redis refused, when it names one. */
+  readonly line?: number;
+  /** The directive on that line (lower-cased), so a caller can point at `spec.config[directive]`. */
+  readonly directive?: string;
 }
 
 export interface VerifyRedisConfigsOptions {
@@ -110,18 +139,50 @@ interface VerifyPaths {
   readonly pidFile: string;
 }
 
-/** The rendered redis.conf as the check runs it (see the module comment). */
-export function verifyConfLines(redisConf: string, paths: VerifyPaths): string {
+/** A config the check does not run: it would read files the pod has and this machine must not. */
+export class UncheckableConfigError extends Error {}
+
+/** The directive of a redis.conf line as Redis reads it (lower-cased), or undefined for comments, blanks and lines Redis refuses. */
+export function confDirective(line: string): string | undefined {
+  const trimmed = line.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  if (trimmed === '' || trimmed.startsWith('#')) return undefined;
+  const split = splitConfArgs(trimmed);
+  return split.ok && split.args.length > 0 ? asciiLower(split.args[0].toString('latin1')) : undefined;
+}
+
+/** The rendered redis.conf as the check runs it, and what its runtime include holds (see the module comment). */
+export function verifyConfLines(redisConf: string, paths: VerifyPaths): { redisConf: string; runtimeConf: string } {
+  // Redis reads the file with fgets + strlen: text after a NUL byte is dropped up to the
+  // end of its line, joining two lines into one this parser would read as two.
+  const nul = redisConf.indexOf('\0');
+  if (nul >= 0) throw new UncheckableConfigError(`line ${redisConf.slice(0, nul).split('\n').length} holds a NUL byte, which Redis would read differently`);
+  const runtimeInclude = `include ${RUNTIME_CONFIG_FILE}`;
   const remapped = rewriteConfLines(redisConf, [
     [`dir ${DEFAULT_REDIS_CONFIG.dir}`, `dir ${quoteConfArg(paths.dataDir)}`],
     [`port ${REDIS_PORT}`, 'port 0'],
-    [`include ${RUNTIME_CONFIG_FILE}`, `include ${quoteConfArg(paths.runtimeConf)}`],
+    [runtimeInclude, `include ${quoteConfArg(paths.runtimeConf)}`],
   ]);
-  return `${remapped}${remapped.endsWith('\n') ? '' : '\n'}${[
-    `unixsocket ${quoteConfArg(paths.socket)}`,
-    'unixsocketperm 700',
-    `pidfile ${quoteConfArg(paths.pidFile)}`,
-  ].join('\n')}\n`;
+  const original = redisConf.split('\n');
+  const overrides = new Set<string>();
+  const lines = remapped.split('\n').map((line, i) => {
+    const directive = confDirective(line);
+    if (directive === 'loadmodule') return '# loadmodule: never loaded by the check';
+    if (directive === 'include' && original[i] !== runtimeInclude) {
+      throw new UncheckableConfigError(`line ${i + 1} includes another file (${line.slice(0, 80)}); the check reads no file but the runtime include`);
+    }
+    if (directive !== undefined && CHECK_OVERRIDES[directive]) overrides.add(CHECK_OVERRIDES[directive]);
+    return line;
+  });
+  // The overrides go in the runtime include, the last line: Redis runs its end-of-file
+  // checks (it opens logfile) after an included file too, so they must be in force by then.
+  return {
+    redisConf: lines.join('\n'),
+    runtimeConf: [
+      // dir again: were there a second `dir` line, the data files would follow it.
+      `dir ${quoteConfArg(paths.dataDir)}`,
+      `unixsocket ${quoteConfArg(paths.socket)}`, 'unixsocketperm 700', `pidfile ${quoteConfArg(paths.pidFile)}`, ...overrides, '',
+    ].join('\n'),
+  };
 }
 
 /**
@@ -139,7 +200,7 @@ export async function verifyRedisConfigs(
   const redisServer = given.includes('/') ? resolve(given) : given;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const distinct = [...new Set(configs.map((c) => c.redisConf))];
-  const outcomes = new Map<string, { ok: boolean; error?: string }>();
+  const outcomes = new Map<string, Outcome>();
   let next = 0;
   const worker = async () => {
     while (next < distinct.length) {
@@ -152,7 +213,9 @@ export async function verifyRedisConfigs(
   return configs.map(({ instance, redisConf }) => ({ instance, ...outcomes.get(redisConf)! }));
 }
 
-async function verifyOne(redisConf: string, redisServer: string, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+type Outcome = Omit<RedisConfigVerification, 'instance'>;
+
+async function verifyOne(redisConf: string, redisServer: string, timeoutMs: number): Promise<Outcome> {
   const root = mkdtempSync(join(tmpdir(), 'redis-gitops-verify-'));
   const paths: VerifyPaths = {
     dataDir: join(root, 'data'),
@@ -161,22 +224,29 @@ async function verifyOne(redisConf: string, redisServer: string, timeoutMs: numb
     pidFile: join(root, 'redis.pid'),
   };
   try {
-    let conf: string;
+    let conf: ReturnType<typeof verifyConfLines>;
     try {
       conf = verifyConfLines(redisConf, paths);
     } catch (error) {
+      if (error instanceof UncheckableConfigError) return { ok: false, error: `not checked: ${error.message}` };
       return { ok: false, error: `not a redis.conf rendered by redis-gitops: ${(error as Error).message}` };
     }
     mkdirSync(paths.dataDir);
-    writeFileSync(paths.runtimeConf, '');
+    writeFileSync(paths.runtimeConf, conf.runtimeConf);
     const confPath = join(root, 'redis.conf');
-    writeFileSync(confPath, conf);
+    writeFileSync(confPath, conf.redisConf);
     const outcome = await runUntilPing(redisServer, confPath, root, paths.socket, timeoutMs);
     // Show the rendered paths, not the temp ones, in Redis's messages.
     const error = outcome.error
       ?.split(paths.dataDir).join(DEFAULT_REDIS_CONFIG.dir)
       .split(paths.runtimeConf).join(RUNTIME_CONFIG_FILE);
-    return outcome.ok ? { ok: true } : { ok: false, error };
+    if (outcome.ok) return { ok: true };
+    // Redis names the line and quotes it; the remapping kept line numbers. A quoted line
+    // that is not the rendered one is in the runtime include (the check's own lines).
+    const at = /Reading the configuration file, at line (\d+)\n>>> '(.*)'/.exec(error ?? '');
+    const line = at && conf.redisConf.split('\n')[Number(at[1]) - 1]?.trim() === at[2] ? Number(at[1]) : undefined;
+    const directive = line === undefined ? undefined : confDirective(redisConf.split('\n')[line - 1] ?? '');
+    return { ok: false, error, ...(line ? { line } : {}), ...(directive ? { directive } : {}) };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -186,7 +256,8 @@ function runUntilPing(
   redisServer: string, confPath: string, cwd: string, socket: string, timeoutMs: number,
 ): Promise<{ ok: boolean; error?: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(redisServer, [confPath], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // No NOTIFY_SOCKET: a config cannot make the check's server talk to this machine's systemd.
+    const child = spawn(redisServer, [confPath], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOTIFY_SOCKET: undefined } });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
     child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });

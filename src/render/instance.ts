@@ -3,6 +3,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
+import { singleConfArg, yesNo } from '../redis-conf/args';
 import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance } from '../api/types';
 import {
   CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
@@ -197,29 +198,23 @@ function passwordEnv(instance: ResolvedRedisInstance, name: string): V1EnvVar[] 
 /** Redis's own defaults for the files the AOF migration looks at. */
 const REDIS_FILE_DEFAULTS = { dbfilename: 'dump.rdb', appenddirname: 'appendonlydir', appendfilename: 'appendonly.aof' } as const;
 
-/** One redis.conf argument as Redis reads it: a value written as "..." or '...' is unquoted. */
-function confArgument(value: string): string {
-  const double = /^"((?:[^"\\]|\\.)*)"$/s.exec(value);
-  if (double) {
-    const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' };
-    return double[1].replace(/\\(x[0-9a-fA-F]{2}|.)/gs,
-      (_m, e: string) => (e.length === 3 ? String.fromCharCode(parseInt(e.slice(1), 16)) : escapes[e] ?? e));
-  }
-  const single = /^'((?:[^'\\]|\\.)*)'$/s.exec(value);
-  return single ? single[1].replace(/\\'/g, "'") : value;
-}
-
 /**
  * The env of the AOF migration step (see AOF_MIGRATION_SCRIPT), from the merged config:
  * undefined when redis.conf does not turn AOF on, and the step is not rendered.
  */
 export function aofMigrationEnv(config: Readonly<Record<string, string>>): V1EnvVar[] | undefined {
   const merged = mergedRedisConfig(config);
-  if (confArgument(merged.appendonly ?? 'no').toLowerCase() !== 'yes') return undefined;
-  const file = (key: keyof typeof REDIS_FILE_DEFAULTS) =>
-    (merged[key] === undefined ? REDIS_FILE_DEFAULTS[key] : confArgument(merged[key]));
+  // Read as Redis reads them (args.ts): `appendonly "yes "` and ` 'YES'` are yes too.
+  const arg = (key: string) => {
+    const value = singleConfArg(merged[key]);
+    // Validation refuses these; guessing here could skip the migration and lose the RDB.
+    if (value === undefined) throw new Error(`config.${key} is not one redis.conf argument: ${JSON.stringify(merged[key].slice(0, 80))}`);
+    return value;
+  };
+  if (merged.appendonly === undefined || yesNo(arg('appendonly')) !== true) return undefined;
+  const file = (key: keyof typeof REDIS_FILE_DEFAULTS) => (merged[key] === undefined ? REDIS_FILE_DEFAULTS[key] : arg(key));
   return [
-    { name: 'DATA_DIR', value: confArgument(merged.dir) },
+    { name: 'DATA_DIR', value: arg('dir') },
     { name: 'RDB_FILENAME', value: file('dbfilename') },
     { name: 'AOF_DIRNAME', value: file('appenddirname') },
     { name: 'AOF_FILENAME', value: file('appendfilename') },

@@ -1,6 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { RedisInstance } from '../constructs/redis-instance';
-import { RedisValidationError, ValidationIssue, duplicateIssues, validateRedisInstance } from '../api/validate';
+import { RedisValidationError, ValidationIssue, duplicateIssues, validateRedisInstance, type FieldPath } from '../api/validate';
 import type { ResolvedRedisInstance } from '../api/types';
 import { loadYamlDirectory, type LoadedDocument } from './load';
 import { renderDistFiles, writeDistAtomically } from './dist';
@@ -18,6 +18,12 @@ export interface SynthesizeOptions {
    * @default - nothing
    */
   readonly finalize?: (app: App) => void;
+  /**
+   * Module paths the YAML instances' `config.loadmodule` may name. Modules run native
+   * code in redis-server, so the allowlist lives here, in TypeScript, never in YAML.
+   * @default - none: loadmodule is refused
+   */
+  readonly allowedModules?: readonly string[];
 }
 
 export interface SynthesizeResult {
@@ -25,6 +31,16 @@ export interface SynthesizeResult {
   readonly files: Map<string, string>;
   /** Every problem found in every input. */
   readonly issues: readonly ValidationIssue[];
+  /** Where each instance (`namespace/name`) was defined, for messages about its rendered files. */
+  readonly sources?: ReadonlyMap<string, InstanceSource>;
+}
+
+/** A YAML file (and a way to find the line of a field in it), or a TypeScript construct path. */
+export interface InstanceSource {
+  readonly instance: ResolvedRedisInstance;
+  readonly file?: string;
+  readonly lineOf?: (path: FieldPath) => number | undefined;
+  readonly definedAt?: string;
 }
 
 /** Id of the chart that holds the RedisInstances read from YAML. */
@@ -54,7 +70,7 @@ export function synthesize(options: SynthesizeOptions): SynthesizeResult {
     const loaded = loadYamlDirectory(dir, options.displayRoot);
     issues.push(...loaded.issues);
     for (const doc of loaded.documents) {
-      const result = validateRedisInstance(doc.manifest, { file: doc.file, lineOf: doc.lineOf });
+      const result = validateRedisInstance(doc.manifest, { file: doc.file, lineOf: doc.lineOf, allowedModules: options.allowedModules });
       if (!result.ok) issues.push(...result.issues);
       else fromYaml.push({ instance: result.instance, file: doc.file, lineOf: doc.lineOf });
     }
@@ -70,7 +86,8 @@ export function synthesize(options: SynthesizeOptions): SynthesizeResult {
     }
   }
   options.finalize?.(app);
-  return { files: renderDistFiles(app), issues: [] };
+  const sources = new Map<string, InstanceSource>(all.map((source) => [`${source.instance.namespace}/${source.instance.name}`, source]));
+  return { files: renderDistFiles(app), issues: [], sources };
 }
 
 /** Issues without a file (TypeScript) first, then by file and line; stable otherwise. */

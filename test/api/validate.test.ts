@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { duplicateIssues, validateRedisInstance, type ValidationResult } from '../../src/api/validate';
 import { redisInstanceCrd } from '../../src/api/crd';
 import { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from '../../src/redis-conf/render';
+import { AUTH_ONLY_CONFIG_KEYS, CLUSTER_CONFIG_PREFIX, MODULE_CONFIG_KEY } from '../../src/redis-conf/config-rules';
 
 function manifest(spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'cache', namespace: 'web' }) {
   return { apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata, spec: { image: 'redis:7.2.4', ...spec } };
@@ -145,6 +146,16 @@ describe('the CRD and the validation agree', () => {
     const rule: string = spec.properties.config['x-kubernetes-validations'][1].rule;
     const listed = [...rule.matchAll(/'([a-z-]+)'/g)].map((m) => m[1]).sort();
     expect(listed).toEqual([...MANAGED_CONFIG_KEYS, ...SECRET_CONFIG_KEYS].sort());
+  });
+
+  it('refuses in CEL the cluster-* prefix and the auth-only keys, as the validator does', () => {
+    const rules: string[] = spec.properties.config['x-kubernetes-validations'].map((r: any) => r.rule);
+    expect(rules).toContain(`self.all(k, !k.startsWith('${CLUSTER_CONFIG_PREFIX}'))`);
+    const [specRule] = spec['x-kubernetes-validations'].map((r: any) => r.rule);
+    expect(specRule).toMatch(/^has\(self\.auth\) \|\| !has\(self\.config\) \|\| !self\.config\.exists\(k, k in \[.*\]\)$/);
+    expect([...specRule.matchAll(/'([a-z-]+)'/g)].map((m) => m[1])).toEqual([...AUTH_ONLY_CONFIG_KEYS]);
+    // loadmodule's allowlist is the chart's: the CRD cannot know it and does not refuse the key.
+    expect(JSON.stringify(spec)).not.toContain(MODULE_CONFIG_KEY);
   });
 
   it('serves redis.github.com/v1 RedisInstance with the status subresource and printer columns', () => {

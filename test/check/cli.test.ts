@@ -135,7 +135,7 @@ describe('redis-gitops check', () => {
       expect(code).toBe(0);
     });
 
-    it('exits 1 and names the instance whose config Redis refuses, with Redis\'s own error', async () => {
+    it('exits 1 and names the YAML file, line, instance and key whose config Redis refuses, with Redis\'s own error', async () => {
       const app = join(FIXTURES, 'redis-conf-app.ts');
       const { synthOptions } = await import(app);
       rmSync(dist, { recursive: true });
@@ -143,10 +143,23 @@ describe('redis-gitops check', () => {
       const { code, out, err } = await check('--app', app, '--redis-server');
       expect(code).toBe(1);
       expect(out).toContain(`${dist}/ is up to date`);
-      expect(out).toMatch(/redis-server refused the redis\.conf of web\/bad:\n[\s\S]*maxmemory-policy nonsense/);
-      expect(out).not.toContain('web/good:');
-      expect(out).toContain('redis-server refused 1 of 2 redis.conf files');
+      // The instance's YAML file and the line of the refused key, then Redis's own block.
+      expect(out).toContain(
+        '\ntest/check/fixtures/redis-conf-instances/bad.yaml:10: RedisInstance web/bad-yaml: spec.config[maxmemory-policy]: redis-server refused the redis.conf (line 6):\n'
+        + '    *** FATAL CONFIG FILE ERROR (Redis ',
+      );
+      expect(out).toContain("\n    Reading the configuration file, at line 6\n    >>> 'maxmemory-policy nonsense'\n");
+      expect(out).toContain('\nRedisInstance web/bad: spec.config[maxmemory-policy]: redis-server refused the redis.conf of the TypeScript instance instances-ts/bad (line 6):\n');
+      expect(out).not.toContain('web/good');
+      expect(out).toContain('redis-server refused 2 of 3 redis.conf files');
       expect(err).toBe('');
+
+      const json = JSON.parse((await check('--app', app, '--redis-server', '-o', 'json')).out);
+      expect(json.redisConfigs.map((v: any) => [v.instance, v.ok, v.line, v.directive, v.source])).toEqual([
+        ['web/bad-yaml', false, 6, 'maxmemory-policy', 'test/check/fixtures/redis-conf-instances/bad.yaml:10: RedisInstance web/bad-yaml: spec.config[maxmemory-policy]: redis-server refused the redis.conf (line 6)'],
+        ['web/bad', false, 6, 'maxmemory-policy', 'RedisInstance web/bad: spec.config[maxmemory-policy]: redis-server refused the redis.conf of the TypeScript instance instances-ts/bad (line 6)'],
+        ['web/good', true, undefined, undefined, undefined],
+      ]);
     });
   });
 

@@ -91,6 +91,25 @@ describe('RDB-only volume → appendonly yes', () => {
     expect(readdirSync(join(pod.root, 'volumes', 'runtime'))).toEqual(['runtime.conf']);
   });
 
+  it.each([
+    ['yes ', '"my cache.rdb"', "'my aof'", '"my\\x20cache.aof"'],
+    [' "YES"', "'d.rdb'", '"aof"', 'a.aof'],
+  ])('reads appendonly %j and the file names as Redis does (dbfilename %s)', async (appendonly, dbfilename, appenddirname, appendfilename) => {
+    // Redis 7.0 reads `appendonly "yes "` and ` "YES"` as yes: without the step, the data would be gone.
+    const dataDir = await rdbOnlyVolume({ dbfilename });
+    const rdb = dbfilename.replace(/^["']|["']$/g, '');
+    expect(existsSync(join(dataDir, rdb))).toBe(true);
+    const pod = await startRedisPod(renderSpec({ image: 'redis:7.2.4', config: { appendonly, dbfilename, appenddirname, appendfilename } }), 0, { dataDir });
+    expect(initStderr(pod)).toContain(MIGRATING);
+    const client = await connect(pod);
+    await expectData(client);
+    const dir = appenddirname.replace(/^["']|["']$/g, '');
+    const aof = appendfilename.replace(/^["']|["']$/g, '').replace('\\x20', ' ');
+    expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    expect(await client.config('GET', 'appendfilename')).toEqual(['appendfilename', aof]);
+    expect(existsSync(join(dataDir, dir, `${aof}.manifest`))).toBe(true);
+  });
+
   it('the shipped Alpine example web/cache converts the volume under busybox ash, and its probes pass there', async () => {
     const cache = shippedInstances().find((e) => e.instance === 'web/cache')!;
     expect(cache.redisInstance.spec.image).toMatch(/alpine/);
