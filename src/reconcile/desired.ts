@@ -17,9 +17,16 @@ import { renderInstance, type RenderedInstance } from '../render/instance';
  */
 export const SECRET_HASH_ANNOTATION = 'redis.github.com/secret-hash';
 
-export type DesiredState =
-  | { readonly ok: false; readonly issues: readonly ValidationIssue[] }
-  | { readonly ok: true; readonly resolved: ResolvedRedisInstance; readonly objects: RenderedInstance };
+/** What should exist for one valid RedisInstance: its resolved spec and the objects rendered for it. */
+export interface Desired {
+  readonly resolved: ResolvedRedisInstance;
+  readonly objects: RenderedInstance;
+}
+
+/** desiredFor's answer: the desired state, or why the spec is invalid. */
+export type DesiredResult =
+  | ({ readonly ok: true } & Desired)
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
 
 export interface DesiredContext {
   /** secretHash() of the auth Secret; absent when the instance has no auth or the Secret was not found. */
@@ -48,7 +55,7 @@ function owned<T extends { metadata?: V1ObjectMeta }>(object: T, owner: V1OwnerR
  * Validate a RedisInstance read from the cluster and build what should exist for it.
  * The volumeClaimTemplates get no ownerReference: claims must outlive the instance.
  */
-export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): DesiredState {
+export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): DesiredResult {
   const result = validateRedisInstance(obj, { origin: 'cluster' });
   if (!result.ok) return { ok: false, issues: result.issues };
   const rendered = renderInstance(result.instance);
@@ -61,7 +68,6 @@ export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): 
     meta.annotations = { ...meta.annotations, [SECRET_HASH_ANNOTATION]: ctx.secretHash };
   }
   const objects: RenderedInstance = {
-    instance: rendered.instance,
     configMap: owned(rendered.configMap, owner),
     service: owned(rendered.service, owner),
     ...(rendered.primaryService ? { primaryService: owned(rendered.primaryService, owner) } : {}),

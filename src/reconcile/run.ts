@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RedisInstanceObject, RedisPhase } from '../api/types';
 import { MANAGED_BY, primaryServiceName, selectorLabels } from '../render/instance';
-import { desiredFor, secretHash, type DesiredState } from './desired';
+import { desiredFor, secretHash, type DesiredResult } from './desired';
 import { execute, recordEvent, type EventRecord, type Planned } from './execute';
 import { KubeApiError, oneLine, type KubeClient, type RequestCounts } from './kube';
 import { Lease } from './lease';
@@ -90,7 +90,7 @@ interface World {
 
 interface Assessed {
   readonly instance: RedisInstanceObject;
-  readonly desired: DesiredState;
+  readonly desired: DesiredResult;
   readonly live?: LiveState;
   readonly plan?: Plan;
   readonly warnings: string[];
@@ -310,12 +310,13 @@ async function reconcileInstance(client: KubeClient, world: World, a: Assessed, 
   let error: string | undefined;
   const events: EventRecord[] = [];
 
-  if (a.desired.ok && a.plan && a.live && planWrites(a.plan)) {
+  const desired = a.desired;
+  if (desired.ok && a.plan && a.live && planWrites(a.plan)) {
     const refresh = async (): Promise<Planned> => {
       const live = await refreshLive(client, world, namespace, name);
-      return { desired: a.desired as Extract<DesiredState, { ok: true }>, live, plan: plan(a.desired as Extract<DesiredState, { ok: true }>, live) };
+      return { desired, live, plan: plan(desired, live) };
     };
-    const result = await execute(client, { desired: a.desired, live: a.live, plan: a.plan }, {
+    const result = await execute(client, { desired, live: a.live, plan: a.plan }, {
       refresh, goneDelayMs: options.goneDelayMs, sleep: options.sleep,
     });
     finalPlan = result.plan;
