@@ -361,7 +361,11 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
       selector: { matchLabels: selectorLabels(name) },
       template,
+      // apiVersion and kind as the apiserver returns them, so Argo CD's diff of the template
+      // is empty (argoproj/argo-cd#11143); the reconciler compares neither.
       volumeClaimTemplates: [{
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
         metadata: { name: DATA_VOLUME, labels: selectorLabels(name) },
         spec: {
           accessModes: ['ReadWriteOnce'],

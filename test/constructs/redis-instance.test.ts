@@ -87,6 +87,9 @@ describe('RedisInstance construct', () => {
     it('storage.size and storage.storageClassName', () => {
       const { sts } = synth({ storage: { size: '5Gi', storageClassName: 'fast-ssd' } });
       expect(sts.spec.volumeClaimTemplates).toEqual([{
+        // apiVersion and kind as the apiserver returns them: Argo CD then sees no diff.
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
         metadata: { name: 'redis-data', labels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache' } },
         spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '5Gi' } } },
       }]);
