@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance } from '../api/types';
 import { validateRedisInstance, type ValidationIssue } from '../api/validate';
 import { renderInstance, type RenderedInstance } from '../render/instance';
+import type { StatusWarning } from './status';
 
 /**
  * Desired state of one RedisInstance as read from the cluster: the objects the construct
@@ -75,6 +76,31 @@ export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): 
     ...(rendered.podDisruptionBudget ? { podDisruptionBudget: owned(rendered.podDisruptionBudget, owner) } : {}),
   };
   return { ok: true, resolved: result.instance, objects };
+}
+
+/** The namespace's Secrets as the pass listed them, or why they could not be listed. */
+export interface NamespaceSecrets {
+  readonly secrets?: ReadonlyMap<string, V1Secret>;
+  readonly error?: string;
+}
+
+/**
+ * The secret hash for an instance with `spec.auth`, or the warning that says why there is
+ * none (each cause its own Degraded reason). Nothing for an instance without auth.
+ */
+export function authSecret(obj: RedisInstanceObject, read: NamespaceSecrets): { secretHash?: string; warning?: StatusWarning } {
+  const auth = obj.spec?.auth;
+  if (!auth?.secretName) return {};
+  const namespace = obj.metadata.namespace ?? 'default';
+  const key = auth.secretKey ?? 'password';
+  if (read.error !== undefined) {
+    return { warning: { reason: 'SecretsUnreadable', message: `cannot read Secrets in ${namespace}, so a password change does not restart the pods (${read.error})` } };
+  }
+  const secret = read.secrets?.get(auth.secretName);
+  if (!secret) return { warning: { reason: 'SecretNotFound', message: `Secret ${auth.secretName} not found; the pods cannot start until it exists` } };
+  const hash = secretHash(secret, key);
+  if (!hash) return { warning: { reason: 'SecretKeyMissing', message: `Secret ${auth.secretName} has no key "${key}"; the pods cannot start until it does` } };
+  return { secretHash: hash };
 }
 
 /**
