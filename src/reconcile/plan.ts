@@ -70,22 +70,22 @@ export function plan(desired: Desired, live: LiveState): Plan {
   if (decision.action === 'refuse') {
     return {
       action: 'refuse', reasons: decision.reasons, childWrites: [], pvcExpansions: [], claimsKeepingSize: [], needsStorageClasses: false,
-      message: decision.message!,
+      message: decision.message,
     };
   }
 
   const childWrites = planChildren(objects, live);
   const claimPlan = planClaims(claims, resolved.spec.storage.size, live.storageClasses);
   const { reasons } = decision;
-  if (decision.action === 'create') return { action: 'create', reasons, childWrites, ...claimPlan, message: createMessage(name, claims.length) };
+  if (decision.action === 'create' || !live.statefulSet) return { action: 'create', reasons, childWrites, ...claimPlan, message: createMessage(name, claims.length) };
   if (decision.action === 'recreate') return { action: 'recreate', reasons, childWrites, ...claimPlan, message: recreateMessage(name, decision.cause) };
 
   // The StatefulSet's own labels and ownerReference: with the rolling update, or alone (rolls nothing).
-  const metadata = diffObject(object, objects.statefulSet, live.statefulSet!, []);
+  const metadata = diffObject(object, objects.statefulSet, live.statefulSet, []);
   if (decision.action === 'rolling-update') {
     return {
       action: 'rolling-update', reasons: [...reasons, ...metadata.reasons],
-      statefulSetPatch: metadata.patch ? mergePatches([decision.patch!, metadata.patch]) : decision.patch!,
+      statefulSetPatch: metadata.patch ? mergePatches([decision.patch, metadata.patch]) : decision.patch,
       childWrites, ...claimPlan, message: rollingUpdateMessage(name, decision.cause),
     };
   }

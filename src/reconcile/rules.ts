@@ -40,31 +40,37 @@ export interface RuleInput {
   readonly claims: readonly V1PersistentVolumeClaim[];
 }
 
-export interface Rule {
+interface RuleBase {
   /** The field, as the reasons and the docs name it (empty: the StatefulSet itself). */
   readonly field: string;
   /** How the field is read and compared (the docs table's column). */
   readonly compared: string;
-  readonly action: RuleAction;
   /** The differences this rule sees; empty when desired and live agree on it. */
   readonly check: (input: RuleInput) => readonly Reason[];
-  /** rolling-update: the merge patch of the StatefulSet that applies this field. */
-  readonly patch?: (input: RuleInput) => MergePatch;
-  /** refuse: why, and what to change. */
-  readonly message?: (reasons: readonly Reason[], input: RuleInput) => string;
 }
 
-export interface Decision {
-  readonly action: Action;
+export type Rule = RuleBase & (
+  /** Nothing is written; the message says why, and what to change. */
+  | { readonly action: 'refuse'; readonly message: (reasons: readonly Reason[], input: RuleInput) => string }
+  | { readonly action: 'create' | 'recreate' }
+  /** The merge patch of the StatefulSet that applies this field. */
+  | { readonly action: 'rolling-update'; readonly patch: (input: RuleInput) => MergePatch }
+);
+
+interface DecisionBase {
   /** Every difference reported with the action (see the order above). */
   readonly reasons: readonly Reason[];
   /** The differences of the deciding action's own rules, for the message. */
   readonly cause: readonly Reason[];
-  /** rolling-update: the merge patch of the StatefulSet. */
-  readonly patch?: MergePatch;
-  /** refuse: the deciding rule's message. */
-  readonly message?: string;
 }
+
+export type Decision = DecisionBase & (
+  | { readonly action: 'none' | 'create' | 'recreate' }
+  /** The deciding rule's message. */
+  | { readonly action: 'refuse'; readonly message: string }
+  /** One merge patch of every rolling-update rule that differs. */
+  | { readonly action: 'rolling-update'; readonly patch: MergePatch }
+);
 
 const VCT = `spec.volumeClaimTemplates[${DATA_VOLUME}].spec`;
 const CONTAINER = `spec.template.spec.containers[${CONTAINER_NAME}]`;
@@ -201,26 +207,23 @@ export function decide(input: RuleInput, rules: readonly Rule[] = RULES): Decisi
   const matched = rules.map((rule) => ({ rule, reasons: rule.check(input) })).filter((m) => m.reasons.length > 0);
   if (matched.length === 0) return { action: 'none', reasons: [], cause: [] };
   const { rule: first, reasons: firstReasons } = matched[0];
-  const action = first.action;
-  if (action === 'refuse') return { action, reasons: firstReasons, cause: firstReasons, message: first.message!(firstReasons, input) };
-  if (action === 'create') return { action, reasons: firstReasons, cause: firstReasons };
+  if (first.action === 'refuse') return { action: 'refuse', reasons: firstReasons, cause: firstReasons, message: first.message(firstReasons, input) };
+  if (first.action === 'create') return { action: 'create', reasons: firstReasons, cause: firstReasons };
   const rank = (a: RuleAction) => ACTION_PRECEDENCE.indexOf(a);
-  const reported = matched.filter((m) => rank(m.rule.action) >= rank(action));
+  const reported = matched.filter((m) => rank(m.rule.action) >= rank(first.action));
   const reasons = reported.flatMap((m) => m.reasons);
-  const cause = reported.filter((m) => m.rule.action === action).flatMap((m) => m.reasons);
-  if (action === 'recreate') return { action, reasons, cause };
-  return { action, reasons, cause, patch: mergePatches(reported.map((m) => m.rule.patch!(input))) };
+  const cause = reported.filter((m) => m.rule.action === first.action).flatMap((m) => m.reasons);
+  if (first.action === 'recreate') return { action: 'recreate', reasons, cause };
+  const patches = reported.map(({ rule }) => (rule.action === 'rolling-update' ? rule.patch(input) : {}));
+  return { action: 'rolling-update', reasons, cause, patch: mergePatches(patches) };
 }
 
 /** A rule over one field of the StatefulSet, read the same way from desired and live (when it exists). */
 function statefulSetField(action: 'recreate' | 'rolling-update', compared: string, field: Field<V1StatefulSet>): Rule {
-  return {
-    field: field.field,
-    compared,
-    action,
-    check: ({ object, desired, live }) => (live ? fieldReasons(object, field, desired, live) : []),
-    ...(action === 'rolling-update' ? { patch: ({ desired, live }: RuleInput) => fieldPatch(field, desired, live ?? {}) } : {}),
-  };
+  const check = ({ object, desired, live }: RuleInput) => (live ? fieldReasons(object, field, desired, live) : []);
+  return action === 'recreate'
+    ? { field: field.field, compared, action, check }
+    : { field: field.field, compared, action, check, patch: ({ desired, live }) => fieldPatch(field, desired, live ?? {}) };
 }
 
 /** A recreate rule over a field of the data volumeClaimTemplate (when both have one; the names rule sees the rest). */
