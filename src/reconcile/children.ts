@@ -1,7 +1,7 @@
 import type {
   V1ConfigMap, V1LabelSelector, V1ObjectMeta, V1OwnerReference, V1PodDisruptionBudget, V1Service, V1ServicePort,
 } from '@kubernetes/client-node';
-import { canonicalJson, primaryServiceName, type RenderedInstance } from '../render/instance';
+import { primaryServiceName, type RenderedInstance } from '../render/instance';
 import { changedLines } from './format';
 
 /**
@@ -43,7 +43,7 @@ export interface Field<T> {
   /** Path in the object, as the reasons name it, e.g. `spec.type`. */
   readonly field: string;
   readonly read: (object: T) => unknown;
-  /** @default equal canonical JSON */
+  /** @default sameJson */
   readonly equal?: (desired: unknown, live: unknown) => boolean;
   /** The reasons for a difference. @default one: the live reading → the desired reading */
   readonly reasons?: (object: string, desired: T, live: T) => Reason[];
@@ -55,9 +55,26 @@ export interface Field<T> {
 export function fieldReasons<T>(object: string, field: Field<T>, desired: T, live: T): Reason[] {
   const want = field.read(desired);
   const have = field.read(live);
-  const equal = field.equal ?? ((a, b) => canonicalJson(a) === canonicalJson(b));
+  const equal = field.equal ?? sameJson;
   if (equal(want, have)) return [];
   return field.reasons ? field.reasons(object, desired, live) : [{ object, field: field.field, from: have, to: want }];
+}
+
+/**
+ * Equal as JSON: key order, prototypes (client-node's model classes) and keys whose value
+ * is undefined (which those classes set for every absent field) make no difference.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined);
+  const kx = keys(x);
+  return kx.length === keys(y).length && kx.every((k) => sameJson(x[k], y[k]));
 }
 
 /** The merge patch of one field that differs. */
