@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { KubeClient, KubeConfigError, loadKubeConfig } from '../reconcile/kube';
 import { runPass, type InstanceResult, type PassOptions, type PassResult } from '../reconcile/run';
-import { show } from '../reconcile/plan';
+import { reasonValue } from '../reconcile/format';
 import { EXIT_FAILED, UsageError, type CliIO } from './io';
 import type { CommandContext } from './main';
 
@@ -111,8 +111,8 @@ export function describeChanges(instance: InstanceResult): string {
   if (instance.action === 'refuse') return instance.message;
   const parts = instance.reasons
     .filter((r) => r.field)
-    .map((r) => (r.from === undefined && r.to === undefined ? `${r.field} changed` : `${r.field}: ${show(r.from)} → ${show(r.to)}`));
-  if (instance.reasons.some((r) => !r.field)) parts.unshift(...instance.reasons.filter((r) => !r.field).map((r) => `${r.object} ${show(r.to)}`));
+    .map((r) => (r.from === undefined && r.to === undefined ? `${r.field} changed` : `${r.field}: ${reasonValue(r.from)} → ${reasonValue(r.to)}`));
+  if (instance.reasons.some((r) => !r.field)) parts.unshift(...instance.reasons.filter((r) => !r.field).map((r) => `${r.object} ${reasonValue(r.to)}`));
   parts.push(...instance.writes);
   if (parts.length === 0 && instance.message.startsWith('invalid spec')) return instance.message;
   return parts.join('; ') || '-';

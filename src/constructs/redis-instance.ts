@@ -39,6 +39,12 @@ export interface RedisInstanceProps extends RedisInstanceSpec {
 }
 
 /**
+ * Props made by fromResolved from an instance validateRedisInstance already accepted, and
+ * that instance: the YAML path validates once, with file and line, not again here.
+ */
+const ALREADY_RESOLVED = new WeakMap<RedisInstanceProps, ResolvedRedisInstance>();
+
+/**
  * A Redis on Kubernetes: the RedisInstance object itself (read by the reconciler), a
  * ConfigMap with redis.conf, a headless Service and a StatefulSet; with replicas > 1 also
  * a `<name>-primary` Service for writes and a PodDisruptionBudget.
@@ -64,7 +70,10 @@ export class RedisInstance extends Construct {
 
   /** A RedisInstance from an instance that validateRedisInstance already accepted (not validated again). */
   public static fromResolved(scope: Construct, id: string, instance: ResolvedRedisInstance): RedisInstance {
-    return new RedisInstance(scope, id, new Validated(instance) as unknown as RedisInstanceProps);
+    const { name, namespace, labels, annotations, spec } = instance;
+    const props: RedisInstanceProps = { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), ...spec };
+    ALREADY_RESOLVED.set(props, instance);
+    return new RedisInstance(scope, id, props);
   }
 
   public readonly name: string;
@@ -88,7 +97,7 @@ export class RedisInstance extends Construct {
 
   constructor(scope: Construct, id: string, props: RedisInstanceProps) {
     super(scope, id);
-    const resolved = props instanceof Validated ? props.instance : this.validate(id, props);
+    const resolved = ALREADY_RESOLVED.get(props) ?? this.validate(id, props);
 
     this.name = resolved.name;
     this.namespace = resolved.namespace;
@@ -99,7 +108,12 @@ export class RedisInstance extends Construct {
     const rendered = renderInstance(resolved);
     // The RedisInstance goes through the L1 class that `cdk8s import` generated from the CRD.
     this.instance = new crd.RedisInstance(this, 'instance', {
-      metadata: rendered.instance.metadata,
+      metadata: {
+        name: resolved.name,
+        namespace: resolved.namespace,
+        ...(resolved.labels ? { labels: { ...resolved.labels } } : {}),
+        ...(resolved.annotations ? { annotations: { ...resolved.annotations } } : {}),
+      },
       spec: toImportedSpec(resolved.spec),
     });
     this.configMap = new ApiObject(this, 'config-map', rendered.configMap as any);
@@ -126,11 +140,6 @@ export class RedisInstance extends Construct {
     return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget]
       .filter((o): o is ApiObject => o !== undefined);
   }
-}
-
-/** Marks props that were already validated and resolved (the YAML path validates first, once). */
-class Validated {
-  constructor(readonly instance: ResolvedRedisInstance) {}
 }
 
 function toImportedSpec(spec: ResolvedRedisInstanceSpec): crd.RedisInstanceSpec {

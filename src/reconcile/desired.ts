@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance } from '../api/types';
 import { validateRedisInstance, type ValidationIssue } from '../api/validate';
 import { renderInstance, type RenderedInstance } from '../render/instance';
+import type { StatusWarning } from './status';
 
 /**
  * Desired state of one RedisInstance as read from the cluster: the objects the construct
@@ -17,9 +18,16 @@ import { renderInstance, type RenderedInstance } from '../render/instance';
  */
 export const SECRET_HASH_ANNOTATION = 'redis.github.com/secret-hash';
 
-export type DesiredState =
-  | { readonly ok: false; readonly issues: readonly ValidationIssue[] }
-  | { readonly ok: true; readonly resolved: ResolvedRedisInstance; readonly objects: RenderedInstance };
+/** What should exist for one valid RedisInstance: its resolved spec and the objects rendered for it. */
+export interface Desired {
+  readonly resolved: ResolvedRedisInstance;
+  readonly objects: RenderedInstance;
+}
+
+/** desiredFor's answer: the desired state, or why the spec is invalid. */
+export type DesiredResult =
+  | ({ readonly ok: true } & Desired)
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
 
 export interface DesiredContext {
   /** secretHash() of the auth Secret; absent when the instance has no auth or the Secret was not found. */
@@ -48,7 +56,7 @@ function owned<T extends { metadata?: V1ObjectMeta }>(object: T, owner: V1OwnerR
  * Validate a RedisInstance read from the cluster and build what should exist for it.
  * The volumeClaimTemplates get no ownerReference: claims must outlive the instance.
  */
-export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): DesiredState {
+export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): DesiredResult {
   const result = validateRedisInstance(obj, { origin: 'cluster' });
   if (!result.ok) return { ok: false, issues: result.issues };
   const rendered = renderInstance(result.instance);
@@ -61,7 +69,6 @@ export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): 
     meta.annotations = { ...meta.annotations, [SECRET_HASH_ANNOTATION]: ctx.secretHash };
   }
   const objects: RenderedInstance = {
-    instance: rendered.instance,
     configMap: owned(rendered.configMap, owner),
     service: owned(rendered.service, owner),
     ...(rendered.primaryService ? { primaryService: owned(rendered.primaryService, owner) } : {}),
@@ -69,6 +76,31 @@ export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): 
     ...(rendered.podDisruptionBudget ? { podDisruptionBudget: owned(rendered.podDisruptionBudget, owner) } : {}),
   };
   return { ok: true, resolved: result.instance, objects };
+}
+
+/** The namespace's Secrets as the pass listed them, or why they could not be listed. */
+export interface NamespaceSecrets {
+  readonly secrets?: ReadonlyMap<string, V1Secret>;
+  readonly error?: string;
+}
+
+/**
+ * The secret hash for an instance with `spec.auth`, or the warning that says why there is
+ * none (each cause its own Degraded reason). Nothing for an instance without auth.
+ */
+export function authSecret(obj: RedisInstanceObject, read: NamespaceSecrets): { secretHash?: string; warning?: StatusWarning } {
+  const auth = obj.spec?.auth;
+  if (!auth?.secretName) return {};
+  const namespace = obj.metadata.namespace ?? 'default';
+  const key = auth.secretKey ?? 'password';
+  if (read.error !== undefined) {
+    return { warning: { reason: 'SecretsUnreadable', message: `cannot read Secrets in ${namespace}, so a password change does not restart the pods (${read.error})` } };
+  }
+  const secret = read.secrets?.get(auth.secretName);
+  if (!secret) return { warning: { reason: 'SecretNotFound', message: `Secret ${auth.secretName} not found; the pods cannot start until it exists` } };
+  const hash = secretHash(secret, key);
+  if (!hash) return { warning: { reason: 'SecretKeyMissing', message: `Secret ${auth.secretName} has no key "${key}"; the pods cannot start until it does` } };
+  return { secretHash: hash };
 }
 
 /**

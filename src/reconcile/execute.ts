@@ -2,7 +2,9 @@ import type { V1StatefulSet } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { API_VERSION, KIND, type RedisInstanceObject } from '../api/types';
 import { KubeApiError, type KubeClient, oneLine } from './kube';
-import { planWrites, summarize, type ChildWrite, type DesiredInput, type LiveState, type Plan } from './plan';
+import type { Desired } from './desired';
+import { summarize } from './format';
+import { planWrites, type ChildWrite, type LiveState, type Plan } from './plan';
 
 /**
  * Carries out one instance's plan against the API. Never deletes a PVC or a pod. Writes are
@@ -14,7 +16,7 @@ import { planWrites, summarize, type ChildWrite, type DesiredInput, type LiveSta
  */
 
 export interface Planned {
-  readonly desired: DesiredInput;
+  readonly desired: Desired;
   readonly live: LiveState;
   readonly plan: Plan;
 }

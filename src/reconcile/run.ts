@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RedisInstanceObject, RedisPhase } from '../api/types';
 import { MANAGED_BY, primaryServiceName, selectorLabels } from '../render/instance';
-import { desiredFor, secretHash, type DesiredState } from './desired';
+import { authSecret, desiredFor, type DesiredResult } from './desired';
 import { execute, recordEvent, type EventRecord, type Planned } from './execute';
 import { KubeApiError, oneLine, type KubeClient, type RequestCounts } from './kube';
 import { Lease } from './lease';
 import { DEFAULT_LEASE_NAME } from './permissions';
 import { plan, planWrites, type LiveState, type Plan, type Reason } from './plan';
-import { computeStatus, desiredStatus } from './status';
+import { computeStatus, desiredStatus, type StatusWarning } from './status';
 
 /**
  * One reconcile pass: LIST each kind once, plan every instance, and only if something must
@@ -90,10 +90,10 @@ interface World {
 
 interface Assessed {
   readonly instance: RedisInstanceObject;
-  readonly desired: DesiredState;
+  readonly desired: DesiredResult;
   readonly live?: LiveState;
   readonly plan?: Plan;
-  readonly warnings: string[];
+  readonly warnings: readonly StatusWarning[];
 }
 
 const key = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
@@ -159,18 +159,8 @@ function liveFor(world: World, namespace: string, name: string): LiveState {
 
 function assess(world: World, instance: RedisInstanceObject): Assessed {
   const namespace = instance.metadata.namespace ?? 'default';
-  const warnings: string[] = [];
-  let hash: string | undefined;
-  const auth = instance.spec?.auth;
-  if (auth?.secretName) {
-    const secretKey = auth.secretKey ?? 'password';
-    const failed = world.secretErrors.get(namespace);
-    if (failed) warnings.push(`cannot read Secrets in ${namespace}, so a password change does not restart the pods (${failed})`);
-    else {
-      hash = secretHash(world.secrets.get(namespace)?.get(auth.secretName), secretKey);
-      if (!hash) warnings.push(`Secret ${auth.secretName} has no key "${secretKey}"; the pods cannot start until it does`);
-    }
-  }
+  const { secretHash: hash, warning } = authSecret(instance, { secrets: world.secrets.get(namespace), error: world.secretErrors.get(namespace) });
+  const warnings = warning ? [warning] : [];
   const desired = desiredFor(instance, { secretHash: hash });
   if (!desired.ok || instance.metadata.deletionTimestamp) return { instance, desired, warnings };
   const live = liveFor(world, namespace, instance.metadata.name);
@@ -242,7 +232,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
         message: messageOf(a),
         phase: desiredStatus(input).phase ?? 'Unknown',
         statusChanged: computeStatus(input) !== undefined,
-        warnings: a.warnings,
+        warnings: a.warnings.map((w) => w.message),
       };
     });
     return { instances, requests: counts(client), dryRun };
@@ -294,7 +284,7 @@ async function actWithLease(client: KubeClient, lease: Lease, options: PassOptio
       const message = error instanceof Error ? oneLine(error) : String(error);
       return {
         namespace: a.instance.metadata.namespace ?? 'default', name: a.instance.metadata.name, action: a.plan?.action ?? 'none',
-        reasons: a.plan?.reasons ?? [], writes: [], message, phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: message, warnings: a.warnings,
+        reasons: a.plan?.reasons ?? [], writes: [], message, phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: message, warnings: a.warnings.map((w) => w.message),
       };
     }
   });
@@ -304,18 +294,19 @@ async function actWithLease(client: KubeClient, lease: Lease, options: PassOptio
 async function reconcileInstance(client: KubeClient, world: World, a: Assessed, options: PassOptions, now: () => Date): Promise<InstanceResult> {
   const namespace = a.instance.metadata.namespace ?? 'default';
   const name = a.instance.metadata.name;
-  const warnings = [...a.warnings];
+  const warnings = a.warnings.map((w) => w.message);
   let finalPlan = a.plan;
   let statefulSet = a.live?.statefulSet;
   let error: string | undefined;
   const events: EventRecord[] = [];
 
-  if (a.desired.ok && a.plan && a.live && planWrites(a.plan)) {
+  const desired = a.desired;
+  if (desired.ok && a.plan && a.live && planWrites(a.plan)) {
     const refresh = async (): Promise<Planned> => {
       const live = await refreshLive(client, world, namespace, name);
-      return { desired: a.desired as Extract<DesiredState, { ok: true }>, live, plan: plan(a.desired as Extract<DesiredState, { ok: true }>, live) };
+      return { desired, live, plan: plan(desired, live) };
     };
-    const result = await execute(client, { desired: a.desired, live: a.live, plan: a.plan }, {
+    const result = await execute(client, { desired, live: a.live, plan: a.plan }, {
       refresh, goneDelayMs: options.goneDelayMs, sleep: options.sleep,
     });
     finalPlan = result.plan;
@@ -325,7 +316,7 @@ async function reconcileInstance(client: KubeClient, world: World, a: Assessed, 
   }
 
   const at = now();
-  const input = { instance: a.instance, statefulSet, plan: finalPlan, issues: issuesOf(a), warnings, error, now: at };
+  const input = { instance: a.instance, statefulSet, plan: finalPlan, issues: issuesOf(a), warnings: a.warnings, error, now: at };
   const status = computeStatus(input);
   const phase = (status ?? desiredStatus(input)).phase ?? 'Unknown';
   if (status) {

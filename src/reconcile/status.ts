@@ -8,11 +8,33 @@ import { canonicalJson } from '../render/instance';
  * The status a RedisInstance should carry, from its spec, its live StatefulSet and what
  * this pass did. Pure: the clock comes in as `now`.
  *
- * Phases, by priority (DESIGN.md "Status phases"): Terminated > Failed > Updating >
+ * Phases, by priority (docs/reconciler.md, "Status"): Terminated > Failed > Updating >
  * Creating > Pending > Running. Conditions follow the Kubernetes API conventions: one
  * entry per type (Ready, Progressing, Degraded), lastTransitionTime moves only when the
  * condition's status flips, reasons are CamelCase. History goes to Events.
  */
+
+/**
+ * Why Degraded is True while the instance is not Failed, strongest first: with several
+ * problems the condition's reason is the first of them here, its message lists them all.
+ */
+export const DEGRADED_REASONS = [
+  /** The auth Secret does not exist: the pods cannot start. */
+  'SecretNotFound',
+  /** The auth Secret lacks the key: the pods cannot start. */
+  'SecretKeyMissing',
+  /** The reconciler may not read Secrets there: a new password does not roll the pods. */
+  'SecretsUnreadable',
+  /** A claim is smaller than spec.storage.size and its StorageClass cannot grow it. */
+  'ClaimsNotExpanded',
+] as const;
+export type DegradedReason = typeof DEGRADED_REASONS[number];
+
+/** A problem that does not fail the instance: said in the message and the Degraded condition. */
+export interface StatusWarning {
+  readonly reason: DegradedReason;
+  readonly message: string;
+}
 
 export interface StatusInput {
   readonly instance: RedisInstanceObject;
@@ -23,8 +45,8 @@ export interface StatusInput {
   readonly issues?: readonly (ValidationIssue | string)[];
   /** The action or a write failed (after retries). */
   readonly error?: string;
-  /** Non-fatal notes for the message (e.g. the auth Secret is missing). */
-  readonly warnings?: readonly string[];
+  /** Problems that do not fail the instance (e.g. the auth Secret is missing). */
+  readonly warnings?: readonly StatusWarning[];
   readonly now: Date;
 }
 
@@ -57,11 +79,12 @@ export function desiredStatus(input: StatusInput): RedisInstanceStatus {
   const allReady = sts !== undefined && counts.readyReplicas >= want && !rolloutInProgress;
   const previous = instance.status?.phase;
   const creating = plan?.action === 'create' || (!allReady && (previous === undefined || previous === 'Unknown' || previous === 'Creating'));
-  const notes = [
+  const notes: StatusWarning[] = [
     ...warnings,
-    ...(plan?.claimsKeepingSize ?? []).map((c) => `claim ${c.name} keeps its size ${c.size} (${c.why})`),
+    ...(plan?.claimsKeepingSize ?? []).map((c) => ({ reason: 'ClaimsNotExpanded' as const, message: `claim ${c.name} keeps its size ${c.size} (${c.why})` })),
   ];
-  const withNotes = (message: string) => (notes.length > 0 ? `${message.replace(/\.?$/, '.')} Note: ${notes.join('; ')}.` : message);
+  const noteText = notes.map((n) => n.message).join('; ');
+  const withNotes = (message: string) => (notes.length > 0 ? `${message.replace(/\.?$/, '.')} Note: ${noteText}.` : message);
 
   let phase: RedisPhase;
   let message: string;
@@ -69,9 +92,10 @@ export function desiredStatus(input: StatusInput): RedisInstanceStatus {
   let progressing: ConditionDraft;
   let degraded: ConditionDraft;
   const notProgressing = { type: 'Progressing', status: 'False', reason: 'UpToDate', message: 'No change in progress.' } as const;
-  const notDegraded = notes.length > 0
-    ? { type: 'Degraded', status: 'True', reason: 'ClaimsNotExpanded', message: notes.join('; ') } as const
-    : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'Nothing is wrong.' } as const;
+  const strongest = DEGRADED_REASONS.find((reason) => notes.some((n) => n.reason === reason));
+  const degradedByWarnings: ConditionDraft = strongest
+    ? { type: 'Degraded', status: 'True', reason: strongest, message: noteText }
+    : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'Nothing is wrong.' };
 
   if (instance.metadata.deletionTimestamp) {
     phase = 'Terminated';
@@ -98,25 +122,25 @@ export function desiredStatus(input: StatusInput): RedisInstanceStatus {
     // after the one that acted finds the status unchanged; the Event names the action.
     ready = { type: 'Ready', status: 'False', reason: 'Updating', message };
     progressing = { type: 'Progressing', status: 'True', reason: 'Updating', message };
-    degraded = notDegraded;
+    degraded = degradedByWarnings;
   } else if (creating) {
     phase = 'Creating';
     message = withNotes(`StatefulSet is being created. Ready: ${counts.readyReplicas}/${want}`);
     ready = { type: 'Ready', status: 'False', reason: 'Creating', message };
     progressing = { type: 'Progressing', status: 'True', reason: 'Creating', message };
-    degraded = notDegraded;
+    degraded = degradedByWarnings;
   } else if (!allReady) {
     phase = 'Pending';
     message = withNotes(`Waiting for replicas to become ready. Ready: ${counts.readyReplicas}/${want}`);
     ready = { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message };
     progressing = notProgressing;
-    degraded = notDegraded;
+    degraded = degradedByWarnings;
   } else {
     phase = 'Running';
     message = withNotes(`All replicas are ready. Ready: ${counts.readyReplicas}/${want}`);
     ready = { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `All replicas are ready. Ready: ${counts.readyReplicas}/${want}` };
     progressing = notProgressing;
-    degraded = notDegraded;
+    degraded = degradedByWarnings;
   }
 
   const conditions = [ready, progressing, degraded].map((draft) => condition(draft, instance.status?.conditions, generation, now));

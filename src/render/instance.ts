@@ -4,7 +4,7 @@ import type {
 } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { singleConfArg, yesNo } from '../redis-conf/args';
-import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance } from '../api/types';
+import type { ResolvedRedisInstance } from '../api/types';
 import {
   CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
 } from '../redis-conf/render';
@@ -229,27 +229,6 @@ function probe(command: string[], overrides: Partial<V1Probe>): V1Probe {
   return { exec: { command }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1, ...overrides };
 }
 
-/** The RedisInstance object itself, with every default made explicit. */
-export function renderRedisInstanceObject(instance: ResolvedRedisInstance): RedisInstanceObject {
-  return {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    metadata: {
-      name: instance.name,
-      namespace: instance.namespace,
-      ...(instance.labels ? { labels: { ...instance.labels } } : {}),
-      ...(instance.annotations ? { annotations: { ...instance.annotations } } : {}),
-    },
-    spec: withoutEmptyConfig(structuredClone(instance.spec)),
-  };
-}
-
-function withoutEmptyConfig(spec: ResolvedRedisInstance['spec']): RedisInstanceObject['spec'] {
-  if (Object.keys(spec.config).length > 0) return spec;
-  const { config: _empty, ...rest } = spec;
-  return rest;
-}
-
 /** Metadata shared by the children: the instance's own labels, then ours (ours win). */
 function childMetadata(instance: ResolvedRedisInstance, name = instance.name) {
   return { name, namespace: instance.namespace, labels: { ...instance.labels, ...instanceLabels(instance) } };
@@ -377,7 +356,11 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
       selector: { matchLabels: selectorLabels(name) },
       template,
+      // apiVersion and kind as the apiserver returns them, so Argo CD's diff of the template
+      // is empty (argoproj/argo-cd#11143); the reconciler compares neither.
       volumeClaimTemplates: [{
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
         metadata: { name: DATA_VOLUME, labels: selectorLabels(name) },
         spec: {
           accessModes: ['ReadWriteOnce'],
@@ -401,9 +384,11 @@ export function podTemplateHash(template: V1PodTemplateSpec): string {
   return createHash('sha256').update(canonicalJson(template)).digest('hex');
 }
 
-/** Everything one instance needs, in apply order. */
+/**
+ * The children one instance needs, in apply order. The RedisInstance object itself is the
+ * construct's (src/constructs/redis-instance.ts): only synth writes it.
+ */
 export interface RenderedInstance {
-  readonly instance: RedisInstanceObject;
   readonly configMap: V1ConfigMap;
   readonly service: V1Service;
   readonly primaryService?: V1Service;
@@ -415,17 +400,10 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
   const redisConf = renderRedisConf(instance.spec.config);
   const replicated = instance.spec.replicas > 1;
   return {
-    instance: renderRedisInstanceObject(instance),
     configMap: renderConfigMap(instance, redisConf),
     service: renderHeadlessService(instance),
     ...(replicated ? { primaryService: renderPrimaryService(instance) } : {}),
     statefulSet: renderStatefulSet(instance, redisConf),
     ...(replicated ? { podDisruptionBudget: renderPodDisruptionBudget(instance) } : {}),
   };
-}
-
-/** The rendered objects as a list, in apply order. */
-export function renderedObjects(rendered: RenderedInstance): object[] {
-  return [rendered.instance, rendered.configMap, rendered.service, rendered.primaryService, rendered.statefulSet, rendered.podDisruptionBudget]
-    .filter((o): o is NonNullable<typeof o> => o !== undefined);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { App, Chart, Testing } from 'cdk8s';
 import { RedisInstance, type RedisInstanceProps } from '../../src/constructs/redis-instance';
-import { RedisValidationError } from '../../src/api/validate';
+import { RedisValidationError, validateRedisInstance } from '../../src/api/validate';
 import { configHash, renderRedisConf } from '../../src/redis-conf/render';
 import {
   AOF_MIGRATION_SCRIPT, AOF_MIGRATION_TIMEOUT_SECONDS, RUNTIME_CONFIG_SCRIPT, TEMPLATE_HASH_ANNOTATION, podTemplateHash,
@@ -35,6 +35,17 @@ describe('RedisInstance construct', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       'RedisInstance/default/cache', 'ConfigMap/default/cache', 'Service/default/cache', 'StatefulSet/default/cache',
     ]);
+  });
+
+  it('fromResolved renders what the same props render, from an instance validated once', () => {
+    const spec = { image: 'redis:7.2.4-alpine', replicas: 2, config: { maxmemory: '1gb' } };
+    const metadata = { labels: { team: 'a' }, annotations: { note: 'x' } };
+    const result = validateRedisInstance({ apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata: { name: 'cache', namespace: 'default', ...metadata }, spec });
+    if (!result.ok) throw new Error(result.issues.join('\n'));
+    const chart = Testing.chart();
+    const redis = RedisInstance.fromResolved(chart, 'cache', result.instance);
+    expect(redis.spec).toBe(result.instance.spec);
+    expect(Testing.synth(chart)).toEqual(synth({ ...spec, ...metadata }).objects);
   });
 
   describe('props', () => {
@@ -87,6 +98,9 @@ describe('RedisInstance construct', () => {
     it('storage.size and storage.storageClassName', () => {
       const { sts } = synth({ storage: { size: '5Gi', storageClassName: 'fast-ssd' } });
       expect(sts.spec.volumeClaimTemplates).toEqual([{
+        // apiVersion and kind as the apiserver returns them: Argo CD then sees no diff.
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
         metadata: { name: 'redis-data', labels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache' } },
         spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '5Gi' } } },
       }]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SECRET_HASH_ANNOTATION, desiredFor, ownerReference, secretHash } from '../../src/reconcile/desired';
+import { SECRET_HASH_ANNOTATION, authSecret, desiredFor, ownerReference, secretHash } from '../../src/reconcile/desired';
 import { CONFIG_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION, renderInstance } from '../../src/render/instance';
 import { validateRedisInstance } from '../../src/api/validate';
 import { UID, instanceObject } from './fixtures';
@@ -61,5 +61,30 @@ describe('secretHash', () => {
   it('is undefined when the Secret or the key is missing', () => {
     expect(secretHash(undefined, 'password')).toBeUndefined();
     expect(secretHash(secret('x'), 'other')).toBeUndefined();
+  });
+});
+
+describe('authSecret: the secret hash, or the warning that says why there is none', () => {
+  const secret = { metadata: { name: 'cache-auth', uid: 's-1' }, data: { password: Buffer.from('pw').toString('base64') } };
+  const withAuth = (secretKey?: string) => instanceObject({ image: 'redis:7.2.4-alpine', auth: { secretName: 'cache-auth', ...(secretKey ? { secretKey } : {}) } });
+
+  it('hashes the password when the Secret has the key', () => {
+    expect(authSecret(withAuth(), { secrets: new Map([['cache-auth', secret]]) })).toEqual({ secretHash: secretHash(secret, 'password') });
+  });
+
+  it('gives each cause its own reason', () => {
+    expect(authSecret(withAuth(), { secrets: new Map() })).toEqual({
+      warning: { reason: 'SecretNotFound', message: 'Secret cache-auth not found; the pods cannot start until it exists' },
+    });
+    expect(authSecret(withAuth('other'), { secrets: new Map([['cache-auth', secret]]) })).toEqual({
+      warning: { reason: 'SecretKeyMissing', message: 'Secret cache-auth has no key "other"; the pods cannot start until it does' },
+    });
+    expect(authSecret(withAuth(), { error: 'forbidden' })).toEqual({
+      warning: { reason: 'SecretsUnreadable', message: 'cannot read Secrets in web, so a password change does not restart the pods (forbidden)' },
+    });
+  });
+
+  it('says nothing for an instance without auth', () => {
+    expect(authSecret(instanceObject({ image: 'redis:7.2.4-alpine' }), { error: 'forbidden' })).toEqual({});
   });
 });

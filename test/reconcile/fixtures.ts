@@ -1,7 +1,7 @@
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type RedisInstanceObject, type RedisInstanceSpec } from '../../src/api/types';
-import { desiredFor } from '../../src/reconcile/desired';
-import type { DesiredInput, LiveState } from '../../src/reconcile/plan';
+import { desiredFor, type Desired } from '../../src/reconcile/desired';
+import type { LiveState } from '../../src/reconcile/plan';
 import { applyDefaults } from '../support/apiserver/defaults';
 
 /** Pure-test fixtures: instances as read from the cluster, and live objects as the apiserver returns them. */
@@ -18,7 +18,7 @@ export function instanceObject(spec: RedisInstanceSpec, extra: Partial<RedisInst
   };
 }
 
-export function desired(spec: RedisInstanceSpec, ctx: { secretHash?: string } = {}): DesiredInput {
+export function desired(spec: RedisInstanceSpec, ctx: { secretHash?: string } = {}): Desired {
   const result = desiredFor(instanceObject(spec), ctx);
   if (!result.ok) throw new Error(result.issues.join('\n'));
   return result;
@@ -33,7 +33,7 @@ export function asLive<T>(object: T, group: string, kind: string): T {
 }
 
 /** Everything in sync with `d`, with `claims` data claims of the given size and class. */
-export function liveFor(d: DesiredInput, claims: { count?: number; size?: string; storageClassName?: string } = {}): LiveState & { pvcs: V1PersistentVolumeClaim[] } {
+export function liveFor(d: Desired, claims: { count?: number; size?: string; storageClassName?: string } = {}): LiveState & { pvcs: V1PersistentVolumeClaim[] } {
   const { objects } = d;
   const statefulSet = asLive(objects.statefulSet, 'apps', 'StatefulSet');
   statefulSet.status = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SECRET_HASH_ANNOTATION } from '../../src/reconcile/desired';
-import { claimName, instanceClaims, plan, planWrites, type Action, type LiveState } from '../../src/reconcile/plan';
+import { claimName, instanceClaims, plan, planWrites, type Action, type LiveState, type Reason } from '../../src/reconcile/plan';
 import { CONFIG_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION } from '../../src/render/instance';
 import type { RedisInstanceSpec } from '../../src/api/types';
 import { UID, claim, desired, liveFor, storageClass } from './fixtures';
@@ -9,52 +9,152 @@ const base: RedisInstanceSpec = { image: 'redis:7.2.4-alpine', replicas: 1, stor
 
 /** Live state in sync with `from`, then changed by `mutate`; planned against `to`. */
 function planned(to: RedisInstanceSpec, options: { from?: RedisInstanceSpec; mutate?: (live: ReturnType<typeof liveFor>) => void; claims?: Parameters<typeof liveFor>[1]; secretHash?: string } = {}) {
-  const live = liveFor(desired(options.from ?? to), options.claims);
+  const live = liveFor(desired(options.from ?? to, { secretHash: options.secretHash }), options.claims);
   options.mutate?.(live);
   return plan(desired(to, { secretHash: options.secretHash }), live);
 }
 
 const sts = (live: LiveState) => live.statefulSet as any;
 
+const STS = 'StatefulSet/cache';
+const VCT = 'spec.volumeClaimTemplates[redis-data].spec';
+const SECRET_FIELD = `spec.template.metadata.annotations[${SECRET_HASH_ANNOTATION}]`;
+
+/** The rendered StatefulSet of `spec`. */
+const rendered = (spec: RedisInstanceSpec, ctx: { secretHash?: string } = {}) => desired(spec, ctx).objects.statefulSet;
+const hashOf = (spec: RedisInstanceSpec) => rendered(spec).metadata!.annotations![TEMPLATE_HASH_ANNOTATION];
+const configHashOf = (spec: RedisInstanceSpec) => rendered(spec).spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION];
+/** The patch of a template change: the whole template and the new template hash. */
+const templatePatch = (spec: RedisInstanceSpec, extra: { labels?: Record<string, string> } = {}) => ({
+  metadata: { annotations: { [TEMPLATE_HASH_ANNOTATION]: hashOf(spec) }, ...(extra.labels ? { labels: extra.labels } : {}) },
+  spec: { template: rendered(spec).spec!.template },
+});
+
+interface Row {
+  name: string;
+  to: RedisInstanceSpec;
+  from?: RedisInstanceSpec;
+  mutate?: (live: ReturnType<typeof liveFor>) => void;
+  claims?: Parameters<typeof liveFor>[1];
+  secretHash?: string;
+  action: Action;
+  reasons: Reason[];
+  /** The StatefulSet's merge patch (rolling-update only). */
+  patch?: object;
+}
+
 describe('plan: the decision table', () => {
-  const rows: Array<{ name: string; to: RedisInstanceSpec; from?: RedisInstanceSpec; mutate?: (live: ReturnType<typeof liveFor>) => void; claims?: Parameters<typeof liveFor>[1]; action: Action; fields: string[] }> = [
-    { name: 'nothing differs', to: base, action: 'none', fields: [] },
-    { name: 'StatefulSet missing', to: base, mutate: (l) => { (l as any).statefulSet = undefined; }, action: 'create', fields: [''] },
-    { name: 'replicas', to: { ...base, replicas: 3 }, from: base, claims: { count: 1 }, action: 'rolling-update', fields: ['spec.replicas'] },
-    { name: 'image', to: { ...base, image: 'redis:7.4.1-alpine' }, from: base, action: 'rolling-update', fields: ['spec.template.spec.containers[redis].image', 'metadata.labels[app.kubernetes.io/version]'] },
-    { name: 'resources', to: { ...base, resources: { limits: { memory: '256Mi' } } }, from: base, action: 'rolling-update', fields: ['spec.template.spec.containers[redis].resources'] },
-    { name: 'config (config-hash)', to: { ...base, config: { maxmemory: '100mb' } }, from: base, action: 'rolling-update', fields: [`spec.template.metadata.annotations[${CONFIG_HASH_ANNOTATION}]`] },
+  const image = { ...base, image: 'redis:7.4.1-alpine' };
+  const resources = { ...base, resources: { limits: { memory: '256Mi' } } };
+  const config = { ...base, config: { maxmemory: '100mb' } };
+  const rows: Row[] = [
+    { name: 'nothing differs', to: base, action: 'none', reasons: [] },
+    { name: 'StatefulSet missing', to: base, mutate: (l) => { (l as any).statefulSet = undefined; }, action: 'create', reasons: [{ object: STS, field: '', to: 'created' }] },
+    {
+      name: 'replicas', to: { ...base, replicas: 3 }, from: base, claims: { count: 1 }, action: 'rolling-update',
+      reasons: [{ object: STS, field: 'spec.replicas', from: 1, to: 3 }], patch: { spec: { replicas: 3 } },
+    },
+    {
+      name: 'image', to: image, from: base, action: 'rolling-update',
+      reasons: [
+        { object: STS, field: 'spec.template.spec.containers[redis].image', from: 'redis:7.2.4-alpine', to: 'redis:7.4.1-alpine' },
+        { object: STS, field: 'metadata.labels[app.kubernetes.io/version]', from: '7.2.4-alpine', to: '7.4.1-alpine' },
+      ],
+      patch: templatePatch(image, { labels: { 'app.kubernetes.io/version': '7.4.1-alpine' } }),
+    },
+    {
+      name: 'resources', to: resources, from: base, action: 'rolling-update',
+      reasons: [{ object: STS, field: 'spec.template.spec.containers[redis].resources', from: {}, to: { limits: { memory: '256Mi' } } }],
+      patch: templatePatch(resources),
+    },
+    {
+      name: 'config (config-hash)', to: config, from: base, action: 'rolling-update',
+      reasons: [{ object: STS, field: `spec.template.metadata.annotations[${CONFIG_HASH_ANNOTATION}]`, from: configHashOf(base), to: configHashOf(config) }],
+      patch: templatePatch(config),
+    },
     {
       name: 'another template field (hash differs, nothing we explain)', to: base,
       mutate: (l) => { sts(l).metadata.annotations[TEMPLATE_HASH_ANNOTATION] = 'f'.repeat(64); },
-      action: 'rolling-update', fields: ['spec.template'],
+      action: 'rolling-update', reasons: [{ object: STS, field: 'spec.template', from: 'f'.repeat(64), to: hashOf(base) }], patch: templatePatch(base),
     },
-    { name: 'updateStrategy', to: base, mutate: (l) => { sts(l).spec.updateStrategy.rollingUpdate.partition = 2; }, action: 'rolling-update', fields: ['spec.updateStrategy'] },
-    { name: 'minReadySeconds', to: base, mutate: (l) => { sts(l).spec.minReadySeconds = 5; }, action: 'rolling-update', fields: ['spec.minReadySeconds'] },
-    { name: 'PVC retention policy', to: base, mutate: (l) => { sts(l).spec.persistentVolumeClaimRetentionPolicy.whenDeleted = 'Delete'; }, action: 'rolling-update', fields: ['spec.persistentVolumeClaimRetentionPolicy'] },
-    { name: 'storage size grows', to: { ...base, storage: { size: '2Gi' } }, from: base, action: 'recreate', fields: ['spec.volumeClaimTemplates[redis-data].spec.resources.requests.storage'] },
+    {
+      name: 'secret hash (the password changed)', to: { ...base, auth: { secretName: 'a' } }, secretHash: 'b'.repeat(64),
+      mutate: (l) => { sts(l).spec.template.metadata.annotations[SECRET_HASH_ANNOTATION] = 'a'.repeat(64); },
+      action: 'rolling-update', reasons: [{ object: STS, field: SECRET_FIELD }],
+      patch: { spec: { template: rendered({ ...base, auth: { secretName: 'a' } }, { secretHash: 'b'.repeat(64) }).spec!.template } },
+    },
+    {
+      name: 'secret hash left without auth', to: base,
+      mutate: (l) => { sts(l).spec.template.metadata.annotations[SECRET_HASH_ANNOTATION] = 'a'.repeat(64); },
+      action: 'rolling-update', reasons: [{ object: STS, field: SECRET_FIELD, to: '(removed)' }],
+      patch: { spec: { template: { metadata: { annotations: { [SECRET_HASH_ANNOTATION]: null } } } } },
+    },
+    {
+      name: 'updateStrategy', to: base, mutate: (l) => { sts(l).spec.updateStrategy.rollingUpdate.partition = 2; }, action: 'rolling-update',
+      reasons: [{ object: STS, field: 'spec.updateStrategy', from: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } }, to: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } }],
+      patch: { spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } } },
+    },
+    {
+      name: 'minReadySeconds', to: base, mutate: (l) => { sts(l).spec.minReadySeconds = 5; }, action: 'rolling-update',
+      reasons: [{ object: STS, field: 'spec.minReadySeconds', from: 5, to: 0 }], patch: { spec: { minReadySeconds: null } },
+    },
+    {
+      name: 'PVC retention policy', to: base, mutate: (l) => { sts(l).spec.persistentVolumeClaimRetentionPolicy.whenDeleted = 'Delete'; }, action: 'rolling-update',
+      reasons: [{ object: STS, field: 'spec.persistentVolumeClaimRetentionPolicy', from: { whenDeleted: 'Delete', whenScaled: 'Retain' }, to: { whenDeleted: 'Retain', whenScaled: 'Retain' } }],
+      patch: { spec: { persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' } } },
+    },
+    {
+      name: 'storage size grows', to: { ...base, storage: { size: '2Gi' } }, from: base, action: 'recreate',
+      reasons: [{ object: STS, field: `${VCT}.resources.requests.storage`, from: '1Gi', to: '2Gi' }],
+    },
+    {
+      name: 'storage size grows, with a rolling-update field (both reported)', to: { ...base, replicas: 2, storage: { size: '2Gi' } }, from: base, claims: { count: 1 }, action: 'recreate',
+      reasons: [{ object: STS, field: `${VCT}.resources.requests.storage`, from: '1Gi', to: '2Gi' }, { object: STS, field: 'spec.replicas', from: 1, to: 2 }],
+    },
     {
       name: 'storage class (no claims yet)', to: { ...base, storage: { size: '1Gi', storageClassName: 'fast' } }, from: base, claims: { count: 0 },
-      action: 'recreate', fields: ['spec.volumeClaimTemplates[redis-data].spec.storageClassName'],
+      action: 'recreate', reasons: [{ object: STS, field: `${VCT}.storageClassName`, from: undefined, to: 'fast' }],
     },
     {
       name: 'access modes', to: base, mutate: (l) => { sts(l).spec.volumeClaimTemplates[0].spec.accessModes = ['ReadWriteMany']; },
-      action: 'recreate', fields: ['spec.volumeClaimTemplates[redis-data].spec.accessModes'],
-    },
-    { name: 'selector', to: base, mutate: (l) => { sts(l).spec.selector.matchLabels.extra = 'x'; }, action: 'recreate', fields: ['spec.selector'] },
-    { name: 'serviceName', to: base, mutate: (l) => { sts(l).spec.serviceName = 'other'; }, action: 'recreate', fields: ['spec.serviceName'] },
-    { name: 'podManagementPolicy', to: base, mutate: (l) => { sts(l).spec.podManagementPolicy = 'Parallel'; }, action: 'recreate', fields: ['spec.podManagementPolicy'] },
-    {
-      name: 'storage shrinks below the template', to: base, from: { ...base, storage: { size: '2Gi' } },
-      action: 'refuse', fields: ['spec.volumeClaimTemplates[redis-data].spec.resources.requests.storage', 'PersistentVolumeClaim/redis-data-cache-0'],
+      action: 'recreate', reasons: [{ object: STS, field: `${VCT}.accessModes`, from: ['ReadWriteMany'], to: ['ReadWriteOnce'] }],
     },
     {
-      name: 'storage shrinks below an existing claim', to: base, claims: { size: '4Gi' },
-      action: 'refuse', fields: ['PersistentVolumeClaim/redis-data-cache-0'],
+      name: 'volumeClaimTemplates names', to: base, mutate: (l) => { sts(l).spec.volumeClaimTemplates[0].metadata.name = 'data'; },
+      action: 'recreate', reasons: [{ object: STS, field: 'spec.volumeClaimTemplates', from: ['data'], to: ['redis-data'] }],
+    },
+    {
+      name: 'selector', to: base, mutate: (l) => { sts(l).spec.selector.matchLabels.extra = 'x'; }, action: 'recreate',
+      reasons: [{
+        object: STS, field: 'spec.selector',
+        from: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache', extra: 'x' } },
+        to: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache' } },
+      }],
+    },
+    { name: 'serviceName', to: base, mutate: (l) => { sts(l).spec.serviceName = 'other'; }, action: 'recreate', reasons: [{ object: STS, field: 'spec.serviceName', from: 'other', to: 'cache' }] },
+    {
+      name: 'podManagementPolicy', to: base, mutate: (l) => { sts(l).spec.podManagementPolicy = 'Parallel'; }, action: 'recreate',
+      reasons: [{ object: STS, field: 'spec.podManagementPolicy', from: 'Parallel', to: 'OrderedReady' }],
+    },
+    {
+      name: 'storage shrinks below the template', to: base, from: { ...base, storage: { size: '2Gi' } }, action: 'refuse',
+      reasons: [
+        { object: STS, field: `${VCT}.resources.requests.storage`, from: '2Gi', to: '1Gi' },
+        { object: 'PersistentVolumeClaim/redis-data-cache-0', field: 'spec.resources.requests.storage', from: '2Gi', to: '1Gi' },
+      ],
+    },
+    {
+      name: 'storage shrinks below an existing claim', to: base, claims: { size: '4Gi' }, action: 'refuse',
+      reasons: [{ object: 'PersistentVolumeClaim/redis-data-cache-0', field: 'spec.resources.requests.storage', from: '4Gi', to: '1Gi' }],
+    },
+    {
+      name: 'storage shrinks below a claim while the StatefulSet is missing (refuse before create)', to: base, claims: { size: '4Gi' },
+      mutate: (l) => { (l as any).statefulSet = undefined; }, action: 'refuse',
+      reasons: [{ object: 'PersistentVolumeClaim/redis-data-cache-0', field: 'spec.resources.requests.storage', from: '4Gi', to: '1Gi' }],
     },
     {
       name: 'storage class of bound claims', to: { ...base, storage: { size: '1Gi', storageClassName: 'fast' } }, from: base, claims: { storageClassName: 'standard' },
-      action: 'refuse', fields: ['PersistentVolumeClaim/redis-data-cache-0'],
+      action: 'refuse', reasons: [{ object: 'PersistentVolumeClaim/redis-data-cache-0', field: 'spec.storageClassName', from: 'standard', to: 'fast' }],
     },
   ];
 
@@ -62,8 +162,8 @@ describe('plan: the decision table', () => {
     it(`${row.name} → ${row.action}`, () => {
       const result = planned(row.to, row);
       expect(result.action).toBe(row.action);
-      const fields = result.reasons.map((r) => (r.object.startsWith('PersistentVolumeClaim/') ? r.object : r.field));
-      for (const field of row.fields) expect(fields).toContain(field);
+      expect(result.reasons).toEqual(row.reasons);
+      expect(result.statefulSetPatch).toEqual(row.patch);
       if (row.action === 'none') expect(planWrites(result)).toBe(false);
       if (row.action === 'refuse') {
         expect(result.childWrites).toEqual([]);
@@ -72,6 +172,27 @@ describe('plan: the decision table', () => {
       }
     });
   }
+});
+
+describe('plan: volumeClaimTemplates with and without apiVersion/kind', () => {
+  it('renders apiVersion v1 and kind PersistentVolumeClaim on every template', () => {
+    expect(rendered(base).spec!.volumeClaimTemplates!.map((t) => [t.apiVersion, t.kind])).toEqual([['v1', 'PersistentVolumeClaim']]);
+  });
+
+  it('sees no difference on a live StatefulSet that has them (as the apiserver returns it)', () => {
+    const result = planned(base, { mutate: (l) => {
+      expect(sts(l).spec.volumeClaimTemplates[0]).toMatchObject({ apiVersion: 'v1', kind: 'PersistentVolumeClaim' });
+    } });
+    expect(result).toMatchObject({ action: 'none', reasons: [], childWrites: [], pvcExpansions: [], message: 'in sync' });
+  });
+
+  it('sees no difference on an older live StatefulSet that lacks them', () => {
+    const result = planned(base, { mutate: (l) => {
+      delete sts(l).spec.volumeClaimTemplates[0].apiVersion;
+      delete sts(l).spec.volumeClaimTemplates[0].kind;
+    } });
+    expect(result).toMatchObject({ action: 'none', reasons: [], childWrites: [], pvcExpansions: [], message: 'in sync' });
+  });
 });
 
 describe('plan: normalisation (apiserver defaults and equal quantities are no difference)', () => {
@@ -129,7 +250,7 @@ describe('plan: rolling updates', () => {
     expect(patch.spec.template.spec.containers[0].image).toBe('redis:7.4.1-alpine');
     expect(patch.spec.replicas).toBeUndefined();
     expect(patch.spec.volumeClaimTemplates).toBeUndefined();
-    expect(result.message).toContain('redis:7.2.4-alpine → redis:7.4.1-alpine');
+    expect(result.message).toBe('rolling update of StatefulSet cache: spec.template.spec.containers[redis].image redis:7.2.4-alpine → redis:7.4.1-alpine');
   });
 
   it('explains a config change by the config hash and patches the ConfigMap line by line', () => {
@@ -182,7 +303,7 @@ describe('plan: recreate and claims', () => {
       { name: 'redis-data-cache-1', from: '1Gi', to: '2Gi' },
     ]);
     expect(result.claimsKeepingSize).toEqual([]);
-    expect(result.message).toContain('recreate StatefulSet cache keeping its pods and claims');
+    expect(result.message).toBe('recreate StatefulSet cache keeping its pods and claims: spec.volumeClaimTemplates[redis-data].spec.resources.requests.storage 1Gi → 2Gi');
   });
 
   it('says which claims keep their size when the StorageClass does not allow expansion', () => {
@@ -220,7 +341,8 @@ describe('plan: recreate and claims', () => {
   it('refuses a class change on bound claims and says they cannot change class', () => {
     const result = planned({ ...base, storage: { size: '1Gi', storageClassName: 'fast' } }, { from: base });
     expect(result.action).toBe('refuse');
-    expect(result.message).toContain('bound claims cannot change class: redis-data-cache-0 (standard)');
+    expect(result.message).toBe('Refused: spec.storage.storageClassName asks for "fast" but bound claims cannot change class: redis-data-cache-0 (standard); nothing was changed. '
+      + 'Restore the previous storageClassName, or move the data to new claims yourself.');
     expect(result.reasons).toEqual([{ object: 'PersistentVolumeClaim/redis-data-cache-0', field: 'spec.storageClassName', from: 'standard', to: 'fast' }]);
   });
 

@@ -182,6 +182,20 @@ describe('reconcile: rolling updates keep the StatefulSet', () => {
     expect(h.server.requests.filter((r) => r.path.includes('secrets')).map((r) => `${r.method} ${r.path}`)).toContain('GET /api/v1/namespaces/web/secrets');
   });
 
+  it('a missing auth Secret, then a missing key, each Degraded with its own reason', async () => {
+    h.instance('web', 'cache', { image, auth: { secretName: 'cache-auth' } } as any);
+    const first = await h.reconcile();
+    expect(first.lines[0].warnings).toEqual(['Secret cache-auth not found; the pods cannot start until it exists']);
+    expect(h.get('RedisInstance', 'web', 'cache').status.conditions.find((c: any) => c.type === 'Degraded')).toMatchObject({
+      status: 'True', reason: 'SecretNotFound', message: 'Secret cache-auth not found; the pods cannot start until it exists',
+    });
+    h.server.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cache-auth', namespace: 'web' }, stringData: { other: 'x' } });
+    await h.reconcile();
+    expect(h.get('RedisInstance', 'web', 'cache').status.conditions.find((c: any) => c.type === 'Degraded')).toMatchObject({
+      status: 'True', reason: 'SecretKeyMissing', message: 'Secret cache-auth has no key "password"; the pods cannot start until it does',
+    });
+  });
+
   it('drift in updateStrategy, minReadySeconds and the retention policy is patched back', async () => {
     await running('web', 'cache', {});
     const sts = h.get('StatefulSet', 'web', 'cache');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { RedisInstanceStatus } from '../../src/api/types';
-import { computeStatus, desiredStatus, statusEqual } from '../../src/reconcile/status';
+import { computeStatus, desiredStatus, statusEqual, type StatusWarning } from '../../src/reconcile/status';
 import type { Action, Plan } from '../../src/reconcile/plan';
 import { ValidationIssue } from '../../src/api/validate';
 import { instanceObject } from './fixtures';
@@ -120,6 +120,36 @@ describe('computeStatus: conditions and writes', () => {
     expect(status.phase).toBe('Running');
     expect(status.message).toBe('All replicas are ready. Ready: 3/3. Note: claim redis-data-cache-0 keeps its size 1Gi (StorageClass standard does not allow volume expansion).');
     expect(status.conditions!.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'ClaimsNotExpanded' });
+  });
+
+  describe('Degraded names each cause with its own reason', () => {
+    const keeping = planOf('none', { claimsKeepingSize: [{ name: 'redis-data-cache-0', size: '1Gi', why: 'it has no StorageClass' }] });
+    const warning = (reason: StatusWarning['reason'], message: string): StatusWarning => ({ reason, message });
+    const rows: Array<{ name: string; warnings: StatusWarning[]; plan?: Plan; reason: string; message: string }> = [
+      { name: 'Secret missing', warnings: [warning('SecretNotFound', 'Secret a not found')], reason: 'SecretNotFound', message: 'Secret a not found' },
+      { name: 'Secret key missing', warnings: [warning('SecretKeyMissing', 'Secret a has no key "k"')], reason: 'SecretKeyMissing', message: 'Secret a has no key "k"' },
+      { name: 'Secrets unreadable', warnings: [warning('SecretsUnreadable', 'cannot read Secrets in web')], reason: 'SecretsUnreadable', message: 'cannot read Secrets in web' },
+      { name: 'claims not expanded', warnings: [], plan: keeping, reason: 'ClaimsNotExpanded', message: 'claim redis-data-cache-0 keeps its size 1Gi (it has no StorageClass)' },
+      {
+        name: 'a Secret warning and claims: the Secret names the condition, the message lists both', warnings: [warning('SecretKeyMissing', 'Secret a has no key "k"')], plan: keeping,
+        reason: 'SecretKeyMissing', message: 'Secret a has no key "k"; claim redis-data-cache-0 keeps its size 1Gi (it has no StorageClass)',
+      },
+    ];
+    for (const row of rows) {
+      it(row.name, () => {
+        const status = desiredStatus({ instance: running({ phase: 'Running' }), statefulSet: sts(3), plan: row.plan ?? planOf('none'), warnings: row.warnings, now });
+        expect(status.phase).toBe('Running');
+        expect(status.message).toBe(`All replicas are ready. Ready: 3/3. Note: ${row.message}.`);
+        expect(status.conditions!.find((c) => c.type === 'Degraded')).toEqual({
+          type: 'Degraded', status: 'True', observedGeneration: 4, lastTransitionTime: '2030-01-02T03:04:05Z', reason: row.reason, message: row.message,
+        });
+      });
+    }
+
+    it('without warnings: AsExpected', () => {
+      const status = desiredStatus({ instance: running({ phase: 'Running' }), statefulSet: sts(3), plan: planOf('none'), now });
+      expect(status.conditions!.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+    });
   });
 
   it('statusEqual ignores timestamps and condition order only', () => {

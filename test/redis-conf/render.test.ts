@@ -43,7 +43,7 @@ describe('renderRedisConf', () => {
     expect(configHash(renderRedisConf({ hz: '21' }))).not.toBe(configHash(conf));
   });
 
-  it('keeps the defaults DESIGN.md names', () => {
+  it('keeps the defaults the README lists (ConfigMap redis.conf)', () => {
     expect(DEFAULT_REDIS_CONFIG).toMatchObject({ bind: '0.0.0.0', port: '6379', dir: '/data', appendonly: 'yes', appendfsync: 'everysec' });
   });
 });

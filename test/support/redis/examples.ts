@@ -5,7 +5,7 @@ import { defineCharts } from '../../../charts/main';
 import { validateRedisInstance } from '../../../src/api/validate';
 import type { RedisInstanceObject, RedisInstanceSpec } from '../../../src/api/types';
 import { synthesize } from '../../../src/synth/synthesize';
-import { renderInstance, renderedObjects, type RenderedInstance } from '../../../src/render/instance';
+import { renderInstance, type RenderedInstance } from '../../../src/render/instance';
 
 const REPO = join(__dirname, '..', '..', '..');
 
@@ -65,5 +65,5 @@ export function renderSpec(spec: RedisInstanceSpec, name = 'cache', namespace = 
 
 /** Every object rendered for an instance, serialised as JSON. */
 export function renderedText(rendered: RenderedInstance): string {
-  return JSON.stringify(renderedObjects(rendered));
+  return JSON.stringify(Object.values(rendered));
 }
