@@ -1,6 +1,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { redisInstanceSchema } from './crd';
 import { isQuantity, parseQuantity } from './quantity';
+import { MAX_QUOTED_LENGTH, quote, quoteField } from './quote';
 import { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from '../redis-conf/render';
 import {
   API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
@@ -100,7 +101,9 @@ function validateSpecSchema(spec: unknown): ErrorObject[] {
 /** `spec.config[maxmemory-policy]`-style path, as Kubernetes prints field paths. */
 export function formatPath(path: FieldPath): string {
   let out = '';
-  for (const part of path) {
+  for (const whole of path) {
+    // A key is user input: bounded like any quoted value.
+    const part = typeof whole === 'string' && whole.length > MAX_QUOTED_LENGTH ? `${whole.slice(0, MAX_QUOTED_LENGTH - 1)}…` : whole;
     if (typeof part === 'number') out += `[${part}]`;
     else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) out += out ? `.${part}` : part;
     else if (/^[\x21-\x7E]+$/.test(part) && !/[[\]"]/.test(part)) out += `[${part}]`;
@@ -128,6 +131,7 @@ function editDistance(a: string, b: string): number {
 }
 
 function suggestion(unknown: string, known: readonly string[]): string {
+  if (unknown.length > 64) return ''; // no field name is that long; spare the quadratic distance
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const k of known) {
@@ -137,8 +141,9 @@ function suggestion(unknown: string, known: readonly string[]): string {
   return best && bestDistance <= Math.max(2, Math.floor(unknown.length / 3)) ? ` (did you mean "${best}"?)` : '';
 }
 
+/** A value for a message: bounded in length (see quote.ts). */
 function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  return quote(value);
 }
 
 /** Turn one Ajv error into a field path and a message a person can act on. */
@@ -155,9 +160,9 @@ function describe(error: ErrorObject, root: FieldPath): { path: FieldPath; messa
     case 'required':
       return { path: [...at, p.missingProperty], message: 'required field is missing' };
     case 'minimum':
-      return { path: at, message: `must be at least ${p.limit}, got ${show(error.data)}` };
+      return { path: at, message: `must be at least ${p.limit}, got ${quoteField(error.data, at)}` };
     case 'maximum':
-      return { path: at, message: `must be at most ${p.limit}, got ${show(error.data)}` };
+      return { path: at, message: `must be at most ${p.limit}, got ${quoteField(error.data, at)}` };
     case 'minLength':
       return { path: at, message: p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long` };
     case 'maxLength':
@@ -165,21 +170,21 @@ function describe(error: ErrorObject, root: FieldPath): { path: FieldPath; messa
     case 'maxProperties':
       return { path: at, message: `must have at most ${p.limit} entries` };
     case 'enum':
-      return { path: at, message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}, got ${show(error.data)}` };
+      return { path: at, message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}, got ${quoteField(error.data, at)}` };
     case 'type':
       // int-or-string quantities fail both anyOf branches; the anyOf error says it once.
       if (error.schemaPath.includes('/anyOf/')) return undefined;
-      if (p.type === 'integer' && typeof error.data === 'number') return { path: at, message: `must be an integer, got ${error.data}` };
-      return { path: at, message: `must be ${/^[aeiou]/.test(p.type) ? 'an' : 'a'} ${p.type}, got ${show(error.data)}` };
+      if (p.type === 'integer' && typeof error.data === 'number') return { path: at, message: `must be an integer, got ${quoteField(error.data, at)}` };
+      return { path: at, message: `must be ${/^[aeiou]/.test(p.type) ? 'an' : 'a'} ${p.type}, got ${quoteField(error.data, at)}` };
     case 'anyOf':
-      return { path: at, message: `must be a Kubernetes quantity: a string such as "500m" or "1Gi", or a whole number; got ${show(error.data)}` };
+      return { path: at, message: `must be a Kubernetes quantity: a string such as "500m" or "1Gi", or a whole number; got ${quoteField(error.data, at)}` };
     case 'pattern':
       if (parent === 'config') return { path: at, message: 'must not contain newlines or other control characters' };
-      if (parent === 'limits' || parent === 'requests') return { path: at, message: `is not a valid Kubernetes quantity: ${show(error.data)}` };
-      if (field === 'size') return { path: at, message: `must be a Kubernetes quantity such as "1Gi" or "500Mi", got ${show(error.data)}` };
-      if (field === 'image') return { path: at, message: `must not contain whitespace, got ${show(error.data)}` };
-      if (field === 'secretKey') return { path: at, message: `must be a valid Secret key (letters, digits, '-', '_' and '.'), got ${show(error.data)}` };
-      return { path: at, message: `must be a valid Kubernetes name (lower-case letters, digits, '-' and '.'), got ${show(error.data)}` };
+      if (parent === 'limits' || parent === 'requests') return { path: at, message: `is not a valid Kubernetes quantity: ${quoteField(error.data, at)}` };
+      if (field === 'size') return { path: at, message: `must be a Kubernetes quantity such as "1Gi" or "500Mi", got ${quoteField(error.data, at)}` };
+      if (field === 'image') return { path: at, message: `must not contain whitespace, got ${quoteField(error.data, at)}` };
+      if (field === 'secretKey') return { path: at, message: `must be a valid Secret key (letters, digits, '-', '_' and '.'), got ${quoteField(error.data, at)}` };
+      return { path: at, message: `must be a valid Kubernetes name (lower-case letters, digits, '-' and '.'), got ${quoteField(error.data, at)}` };
     default:
       return { path: at, message: error.message ?? 'is invalid' };
   }
@@ -203,7 +208,7 @@ function semanticIssues(spec: any): Array<{ path: FieldPath; message: string }> 
   }
   const size = spec.storage?.size;
   if (typeof size === 'string' && isQuantity(size) && (parseQuantity(size) ?? 0n) <= 0n) {
-    out.push({ path: ['spec', 'storage', 'size'], message: `must be greater than zero, got "${size}"` });
+    out.push({ path: ['spec', 'storage', 'size'], message: `must be greater than zero, got ${show(size)}` });
   }
   const resources = spec.resources;
   for (const kind of ['limits', 'requests'] as const) {
@@ -247,8 +252,8 @@ function metadataIssues(metadata: any, origin: 'source' | 'cluster'): Array<{ pa
     }
     for (const [key, value] of Object.entries(map)) {
       if (!QUALIFIED_NAME.test(key) || key.split('/').pop()!.length > 63) out.push({ path: ['metadata', field, key], message: 'is not a valid key (optional DNS prefix "/" and a name of at most 63 characters)' });
-      else if (typeof value !== 'string') out.push({ path: ['metadata', field, key], message: `must be a string, got ${show(value)}` });
-      else if (field === 'labels' && (!LABEL_VALUE.test(value) || value.length > 63)) out.push({ path: ['metadata', field, key], message: `is not a valid label value, got ${show(value)}` });
+      else if (typeof value !== 'string') out.push({ path: ['metadata', field, key], message: `must be a string, got ${quoteField(value, ['metadata', field, key])}` });
+      else if (field === 'labels' && (!LABEL_VALUE.test(value) || value.length > 63)) out.push({ path: ['metadata', field, key], message: `is not a valid label value, got ${quoteField(value, ['metadata', field, key])}` });
     }
   }
   if (origin === 'source') {
