@@ -1,5 +1,7 @@
-import { loadAll } from 'js-yaml';
+import { parseYamlDocuments } from '../synth/load';
+import { DIST_YAML_LIMITS } from '../synth/read-yaml';
 import { diffValues, sameValue, type FieldChange } from './diff';
+import type { UnreadableFile } from './read-dist';
 
 /**
  * Compare the committed dist/ with what the app synthesizes. Equality is decided on the
@@ -25,8 +27,10 @@ export type FileDiff =
   | { readonly file: string; readonly status: 'changed'; readonly objects: readonly ObjectDiff[] }
   /** The same objects, but not the same bytes. */
   | { readonly file: string; readonly status: 'formatting'; readonly detail: string }
-  /** The committed file is not valid YAML. */
-  | { readonly file: string; readonly status: 'unparsable'; readonly error: string };
+  /** The committed file is not valid YAML (or exceeds the bounds on nesting and aliases). */
+  | { readonly file: string; readonly status: 'unparsable'; readonly error: string }
+  /** The dist/ entry is not a file synth could have written (special file, bad symlink, too large, not UTF-8). */
+  | { readonly file: string; readonly status: 'unreadable'; readonly error: string };
 
 export interface DistComparison {
   /** Every file byte-for-byte equal, none missing, none extra. */
@@ -52,10 +56,15 @@ export function objectLabel(value: unknown, index: number): string {
   return `${obj.kind} ${typeof ns === 'string' && ns ? `${ns}/` : ''}${name}`;
 }
 
+/** Thrown by parse(): the message names the line. */
+class UnparsableYaml extends Error {}
+
 function parse(text: string, file: string): ParsedObject[] {
   if (!/\.ya?ml$/.test(file)) return [{ key: 'text', label: 'text', value: text }];
-  const docs = loadAll(text, undefined, { filename: file }).filter((d) => d !== null && d !== undefined);
-  return docs.map((value, index) => {
+  // Bounded like instance files: a committed file is input too (an alias bomb prepended to it).
+  const { documents, issues } = parseYamlDocuments(text, file, DIST_YAML_LIMITS);
+  if (issues.length > 0) throw new UnparsableYaml(`${issues[0].line ? `line ${issues[0].line}: ` : ''}${issues[0].message}`);
+  return documents.map(({ manifest: value }, index) => {
     const v = value as { apiVersion?: unknown };
     const label = objectLabel(value, index);
     const identified = !label.startsWith('document ');
@@ -108,13 +117,14 @@ function compareFile(file: string, committed: string, synthesized: string): File
  * Compare committed files (`actual`, relative path → content) with synthesized ones
  * (`expected`). Pure: reads nothing, writes nothing.
  */
-export function compareDist(expected: ReadonlyMap<string, string>, actual: ReadonlyMap<string, string>): DistComparison {
+export function compareDist(expected: ReadonlyMap<string, string>, actual: ReadonlyMap<string, string | UnreadableFile>): DistComparison {
   const paths = [...new Set([...expected.keys(), ...actual.keys()])].sort();
   const files: FileDiff[] = [];
   for (const file of paths) {
     const synthesized = expected.get(file);
     const committed = actual.get(file);
-    if (committed === undefined) files.push({ file, status: 'missing', objects: labels(synthesized!, file) });
+    if (typeof committed === 'object') files.push({ file, status: 'unreadable', error: committed.unreadable });
+    else if (committed === undefined) files.push({ file, status: 'missing', objects: labels(synthesized!, file) });
     else if (synthesized === undefined) files.push({ file, status: 'extra', objects: labels(committed, file) });
     else if (committed !== synthesized) files.push(compareFile(file, committed, synthesized));
   }

@@ -17,6 +17,8 @@ function fileLines(diff: FileDiff, dist: string): string[] {
       return [`- ${diff.file}: in ${dist}/ but no longer synthesized${list(diff.objects)}`];
     case 'unparsable':
       return [`~ ${diff.file}: not valid YAML in ${dist}/: ${diff.error}`];
+    case 'unreadable':
+      return [`~ ${diff.file}: in ${dist}/ but not a file synth writes: ${diff.error}`];
     case 'formatting':
       return [`~ ${diff.file}: formatting only: ${diff.detail}`];
     case 'changed': {

@@ -18,11 +18,11 @@ export interface YamlLimits {
 const MiB = 1024 * 1024;
 
 /**
- * Instance files: a RedisInstance is a few hundred bytes, and no object over 1.5 MiB fits
- * etcd (its default request limit); 2 MiB leaves room for several documents per file.
+ * Instance files: a RedisInstance is a few hundred bytes (its annotations may take up to
+ * 256 KiB, Kubernetes' bound), so 1 MiB leaves room for many documents per file.
  * 64 levels: the deepest field of a RedisInstance is 4 levels down.
  */
-export const INSTANCE_YAML_LIMITS: YamlLimits = { maxBytes: 2 * MiB, maxDepth: 64 };
+export const INSTANCE_YAML_LIMITS: YamlLimits = { maxBytes: 1 * MiB, maxDepth: 64 };
 
 /** Files in dist/: one chart's objects, a CRD schema nests about 20 levels. */
 export const DIST_YAML_LIMITS: YamlLimits = { maxBytes: 8 * MiB, maxDepth: 64 };
@@ -38,18 +38,19 @@ export function formatBytes(bytes: number): string {
 }
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+const fatalUtf8KeepingBom = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The file's text, or why it is not UTF-8 text. YAML files are UTF-8 (a UTF-8 byte-order
  * mark is allowed and dropped); UTF-16 is named as such, and an invalid byte is refused
  * with its line rather than turned into U+FFFD, which would end up in a redis.conf.
  */
-export function decodeUtf8(bytes: Uint8Array): { text: string } | YamlProblem {
+export function decodeUtf8(bytes: Uint8Array, options: { keepByteOrderMark?: boolean } = {}): { text: string } | YamlProblem {
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff) || looksLikeUtf16(bytes)) {
     return { message: 'file is not UTF-8 (looks like UTF-16): save it as UTF-8' };
   }
   try {
-    return { text: fatalUtf8.decode(bytes) };
+    return { text: (options.keepByteOrderMark ? fatalUtf8KeepingBom : fatalUtf8).decode(bytes) };
   } catch {
     // A line feed byte never occurs inside a UTF-8 sequence: decode line by line to find it.
     let start = 0;
