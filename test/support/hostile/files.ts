@@ -48,7 +48,7 @@ export const HOSTILE_INSTANCE_FILES: readonly HostileFile[] = [
   },
   {
     name: 'deep-block.yaml',
-    content: `${HEAD}metadata:\n  name: cache\nspec:\n  image: redis:7\n  config:\n${Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 4)}k${i}:`).join('\n')} x\n`,
+    content: `${HEAD}metadata:\n  name: cache\nspec:\n  image: redis:7\n  config:\n${Array.from({ length: 200 }, (_, i) => `${' '.repeat(i + 4)}k${i}:`).join('\n')} x\n`,
     expected: /^instances\/deep-block\.yaml:\d+: YAML nests deeper than 64 levels$/,
   },
   {
