@@ -2,6 +2,10 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { redisInstanceSchema } from './crd';
 import { isQuantity, parseQuantity } from './quantity';
 import { MAX_QUOTED_LENGTH, quote, quoteField } from './quote';
+import {
+  TOTAL_ANNOTATION_SIZE_LIMIT, annotationsSize, imageReferenceIssues, isConfigMapKey, isQualifiedName, isValidLabelValue,
+  resourceRequirementsIssues,
+} from './kubernetes-rules';
 import { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from '../redis-conf/render';
 import {
   API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
@@ -65,8 +69,6 @@ export class RedisValidationError extends Error {
 export const MAX_NAME_LENGTH = 52;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const CONFIG_KEY = /^[a-z][a-z0-9-]{0,63}$/;
 const SOURCE_METADATA_FIELDS = ['name', 'namespace', 'labels', 'annotations'];
 const TOP_LEVEL_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
@@ -227,6 +229,22 @@ function semanticIssues(spec: any): Array<{ path: FieldPath; message: string }> 
   return out;
 }
 
+/** What the apiserver or the kubelet would refuse in what we render from the spec (kubernetes-rules.ts). */
+function kubernetesIssues(spec: any): Array<{ path: FieldPath; message: string }> {
+  const out: Array<{ path: FieldPath; message: string }> = [];
+  if (typeof spec.image === 'string' && spec.image.length <= 512 && /^\S+$/.test(spec.image)) {
+    const image = imageReferenceIssues(spec.image);
+    if (image.length > 0) out.push({ path: ['spec', 'image'], message: `is not a valid image reference (${image.join('; ')}), got ${show(spec.image)}` });
+  }
+  out.push(...resourceRequirementsIssues(spec.resources));
+  const key = spec.auth?.secretKey;
+  if (typeof key === 'string') {
+    const keyIssues = isConfigMapKey(key);
+    if (keyIssues.length > 0) out.push({ path: ['spec', 'auth', 'secretKey'], message: `is not a valid Secret key (${keyIssues.join('; ')}), got ${show(key)}` });
+  }
+  return out;
+}
+
 function metadataIssues(metadata: any, origin: 'source' | 'cluster'): Array<{ path: FieldPath; message: string }> {
   const out: Array<{ path: FieldPath; message: string }> = [];
   if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) {
@@ -251,9 +269,16 @@ function metadataIssues(metadata: any, origin: 'source' | 'cluster'): Array<{ pa
       continue;
     }
     for (const [key, value] of Object.entries(map)) {
-      if (!QUALIFIED_NAME.test(key) || key.split('/').pop()!.length > 63) out.push({ path: ['metadata', field, key], message: 'is not a valid key (optional DNS prefix "/" and a name of at most 63 characters)' });
+      // The apiserver checks annotation keys lower-cased, label keys as they are.
+      const keyIssues = isQualifiedName(field === 'annotations' ? key.toLowerCase() : key);
+      if (keyIssues.length > 0) out.push({ path: ['metadata', field, key], message: `is not a valid key: ${keyIssues.join('; ')}` });
       else if (typeof value !== 'string') out.push({ path: ['metadata', field, key], message: `must be a string, got ${quoteField(value, ['metadata', field, key])}` });
-      else if (field === 'labels' && (!LABEL_VALUE.test(value) || value.length > 63)) out.push({ path: ['metadata', field, key], message: `is not a valid label value, got ${quoteField(value, ['metadata', field, key])}` });
+      else if (field === 'labels' && isValidLabelValue(value).length > 0) {
+        out.push({ path: ['metadata', field, key], message: `is not a valid label value (${isValidLabelValue(value).join('; ')}), got ${quoteField(value, ['metadata', field, key])}` });
+      }
+    }
+    if (field === 'annotations' && annotationsSize(map) > TOTAL_ANNOTATION_SIZE_LIMIT) {
+      out.push({ path: ['metadata', field], message: `must have at most ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes in total (keys and values), got ${annotationsSize(map)}` });
     }
   }
   if (origin === 'source') {
@@ -300,7 +325,7 @@ export function validateRedisInstance(input: unknown, source: ValidationSource =
         const described = describe(error, ['spec']);
         if (described) found.push(described);
       }
-      if (spec && typeof spec === 'object') found.push(...semanticIssues(spec));
+      if (spec && typeof spec === 'object') found.push(...semanticIssues(spec), ...kubernetesIssues(spec));
       if (found.length === 0) {
         const meta = obj.metadata!;
         const instance: ResolvedRedisInstance = {
