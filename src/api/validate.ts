@@ -308,7 +308,8 @@ export function validateRedisInstance(input: unknown, source: ValidationSource =
   } else {
     const meta = obj.metadata;
     if (meta && typeof meta === 'object' && typeof meta.name === 'string') {
-      object = `${typeof meta.namespace === 'string' ? meta.namespace : source.defaultNamespace ?? 'default'}/${meta.name}`;
+      const cut = (text: string) => (text.length > MAX_QUOTED_LENGTH ? `${text.slice(0, MAX_QUOTED_LENGTH - 1)}…` : text);
+      object = `${cut(typeof meta.namespace === 'string' ? meta.namespace : source.defaultNamespace ?? 'default')}/${cut(meta.name)}`;
     }
     for (const key of Object.keys(obj)) {
       if (!TOP_LEVEL_FIELDS.includes(key)) found.push({ path: [key], message: `unknown field${suggestion(key, TOP_LEVEL_FIELDS)}` });
