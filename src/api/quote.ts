@@ -10,6 +10,17 @@ import type { FieldPath } from './validate';
 export const MAX_QUOTED_LENGTH = 80;
 
 /**
+ * JSON escapes control characters but not these: C1 controls (NEL), line and paragraph
+ * separators, and bidirectional overrides, which break lines or reorder text in a log or
+ * a terminal. Escaped as \uXXXX, so a message shows what is there.
+ */
+const INVISIBLE = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+export function jsonString(text: string): string {
+  return JSON.stringify(text).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * Compact JSON of `value`, cut at `max` characters with an ellipsis. It stops walking as
  * soon as the text is long enough, so a huge or deeply shared value costs what it shows.
  */
@@ -19,7 +30,7 @@ export function quote(value: unknown, max = MAX_QUOTED_LENGTH): string {
   const write = (v: unknown, depth: number): void => {
     if (full()) return;
     if (typeof v === 'string') {
-      out += JSON.stringify(v.length > max ? v.slice(0, max + 1) : v);
+      out += jsonString(v.length > max ? v.slice(0, max + 1) : v);
     } else if (v === null || typeof v === 'number' || typeof v === 'boolean') {
       out += String(v);
     } else if (typeof v === 'bigint') {
@@ -41,7 +52,7 @@ export function quote(value: unknown, max = MAX_QUOTED_LENGTH): string {
       for (const key in v as object) {
         if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
         if (full()) break;
-        out += `${first ? '' : ','}${JSON.stringify(key.length > max ? key.slice(0, max + 1) : key)}:`;
+        out += `${first ? '' : ','}${jsonString(key.length > max ? key.slice(0, max + 1) : key)}:`;
         first = false;
         write((v as Record<string, unknown>)[key], depth + 1);
       }

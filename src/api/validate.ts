@@ -1,7 +1,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { redisInstanceSchema } from './crd';
 import { isQuantity, parseQuantity } from './quantity';
-import { MAX_QUOTED_LENGTH, quote, quoteField } from './quote';
+import { MAX_QUOTED_LENGTH, jsonString, quote, quoteField } from './quote';
 import {
   TOTAL_ANNOTATION_SIZE_LIMIT, annotationsSize, imageReferenceIssues, isConfigMapKey, isQualifiedName, isValidLabelValue,
   resourceRequirementsIssues,
@@ -109,7 +109,7 @@ export function formatPath(path: FieldPath): string {
     if (typeof part === 'number') out += `[${part}]`;
     else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) out += out ? `.${part}` : part;
     else if (/^[\x21-\x7E]+$/.test(part) && !/[[\]"]/.test(part)) out += `[${part}]`;
-    else out += `[${JSON.stringify(part)}]`;
+    else out += `[${jsonString(part)}]`;
   }
   return out;
 }
@@ -307,8 +307,12 @@ export function validateRedisInstance(input: unknown, source: ValidationSource =
     found.push({ path: [], message: `not a ${KIND}: apiVersion ${show(obj.apiVersion)} and kind ${show(obj.kind)} (expected apiVersion ${API_VERSION}, kind ${KIND})` });
   } else {
     const meta = obj.metadata;
-    if (meta && typeof meta === 'object' && typeof meta.name === 'string') {
-      const cut = (text: string) => (text.length > MAX_QUOTED_LENGTH ? `${text.slice(0, MAX_QUOTED_LENGTH - 1)}…` : text);
+    if (meta && typeof meta === 'object' && typeof meta.name === 'string' && meta.name !== '') {
+      // Names are input: bounded, and quoted when they hold more than name characters.
+      const cut = (text: string) => {
+        const short = text.length > MAX_QUOTED_LENGTH ? `${text.slice(0, MAX_QUOTED_LENGTH - 1)}…` : text;
+        return /^[-A-Za-z0-9_.]+$/.test(text) && short === text ? text : jsonString(short);
+      };
       object = `${cut(typeof meta.namespace === 'string' ? meta.namespace : source.defaultNamespace ?? 'default')}/${cut(meta.name)}`;
     }
     for (const key of Object.keys(obj)) {
