@@ -221,7 +221,8 @@ function semanticIssues(spec: any): Array<{ path: FieldPath; message: string }> 
   }
   for (const [name, request] of Object.entries<any>(resources?.requests ?? {})) {
     const limit = resources?.limits?.[name];
-    if (limit === undefined || !isQuantity(limit) || !isQuantity(request)) continue;
+    // Out-of-range amounts (parseQuantity: undefined) are reported by kubernetesIssues.
+    if (limit === undefined || !isQuantity(limit) || !isQuantity(request) || parseQuantity(limit) === undefined || parseQuantity(request) === undefined) continue;
     if ((parseQuantity(request) ?? 0n) > (parseQuantity(limit) ?? 0n)) {
       out.push({ path: ['spec', 'resources', 'requests', name], message: `must be less than or equal to the ${name} limit (${limit}), got ${show(request)}` });
     }

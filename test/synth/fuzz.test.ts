@@ -23,7 +23,7 @@ import { aliasBomb } from '../support/hostile/files';
  * was. Nothing may throw. FUZZ_SEED=<n> replays a run; FUZZ_RUNS=<n> runs longer.
  */
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const SECRET = 'S3CRET';
 
 // --- documents ----------------------------------------------------------------------
