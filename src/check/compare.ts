@@ -1,3 +1,4 @@
+import { quote } from '../api/quote';
 import { parseYamlDocuments } from '../synth/load';
 import { DIST_YAML_LIMITS } from '../synth/read-yaml';
 import { diffValues, sameValue, type FieldChange } from './diff';
@@ -47,13 +48,18 @@ interface ParsedObject {
   readonly value: unknown;
 }
 
+/** A name from a committed file, for a report line: as is when it is a plain name, else quoted and bounded. */
+function shortName(text: string): string {
+  return /^[-A-Za-z0-9_.:]{1,80}$/.test(text) ? text : quote(text);
+}
+
 /** `Kind namespace/name`, `Kind name` for cluster-scoped objects, `document N` for anything else. */
 export function objectLabel(value: unknown, index: number): string {
   const obj = value as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
   const name = obj?.metadata?.name;
   if (!obj || typeof obj !== 'object' || typeof obj.kind !== 'string' || typeof name !== 'string') return `document ${index + 1}`;
   const ns = obj.metadata?.namespace;
-  return `${obj.kind} ${typeof ns === 'string' && ns ? `${ns}/` : ''}${name}`;
+  return `${shortName(obj.kind)} ${typeof ns === 'string' && ns ? `${shortName(ns)}/` : ''}${shortName(name)}`;
 }
 
 /** Thrown by parse(): the message names the line. */

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node } from 'yaml';
 import { ValidationIssue, type FieldPath } from '../api/validate';
@@ -150,6 +150,7 @@ function lineOfPath(doc: Document, path: FieldPath, lineAt: (offset: number | un
 export function loadYamlDirectory(dir: string, displayRoot = process.cwd(), limits: YamlLimits = INSTANCE_YAML_LIMITS): LoadResult {
   const documents: LoadedDocument[] = [];
   const issues: ValidationIssue[] = [];
+  if (!existsSync(dir)) return { documents, issues: [new ValidationIssue(undefined, '', 'instance folder not found', relative(displayRoot, dir))] };
   const { files, problems } = findInstanceFiles(dir);
   for (const { path, message } of problems) issues.push(new ValidationIssue(undefined, '', message, relative(displayRoot, path)));
   for (const path of files) {

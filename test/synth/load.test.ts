@@ -109,3 +109,10 @@ describe('encodings and duplicate keys', () => {
     ]);
   });
 });
+
+describe('the instance folder', () => {
+  it('a missing folder is an error naming it, not a crash', () => {
+    const { issues } = synthesize({ instanceDirs: [join(dir, 'nowhere')], displayRoot: dir });
+    expect(issues.map(String)).toEqual(['nowhere: instance folder not found']);
+  });
+});
