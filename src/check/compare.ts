@@ -17,15 +17,16 @@ export type ObjectDiff =
   | { readonly change: 'missing'; readonly object: string }
   /** In the committed file, but no longer synthesized. */
   | { readonly change: 'extra'; readonly object: string }
-  | { readonly change: 'changed'; readonly object: string; readonly fields: readonly FieldChange[] };
+  /** `truncated`: more fields differ than MAX_REPORTED are listed. */
+  | { readonly change: 'changed'; readonly object: string; readonly fields: readonly FieldChange[]; readonly truncated?: boolean };
 
 export type FileDiff =
   /** Synthesized, but not in dist/. `objects`: what it would hold. */
   | { readonly file: string; readonly status: 'missing'; readonly objects: readonly string[] }
   /** In dist/, but not synthesized. `objects`: what it holds. */
   | { readonly file: string; readonly status: 'extra'; readonly objects: readonly string[] }
-  /** Objects or fields differ. */
-  | { readonly file: string; readonly status: 'changed'; readonly objects: readonly ObjectDiff[] }
+  /** Objects or fields differ. `truncated`: more objects differ than MAX_REPORTED are listed. */
+  | { readonly file: string; readonly status: 'changed'; readonly objects: readonly ObjectDiff[]; readonly truncated?: boolean }
   /** The same objects, but not the same bytes. */
   | { readonly file: string; readonly status: 'formatting'; readonly detail: string }
   /** The committed file is not valid YAML (or exceeds the bounds on nesting and aliases). */
@@ -61,6 +62,9 @@ export function objectLabel(value: unknown, index: number): string {
   const ns = obj.metadata?.namespace;
   return `${shortName(obj.kind)} ${typeof ns === 'string' && ns ? `${shortName(ns)}/` : ''}${shortName(name)}`;
 }
+
+/** Most objects per file, and fields per object, a comparison lists: the report is for people. */
+export const MAX_REPORTED = 50;
 
 /** Thrown by parse(): the message names the line. */
 class UnparsableYaml extends Error {}
@@ -105,10 +109,12 @@ function compareFile(file: string, committed: string, synthesized: string): File
       objects.push({ change: 'missing', object: n.label });
       continue;
     }
-    const fields = diffValues(o.value, n.value);
-    if (fields.length > 0) objects.push({ change: 'changed', object: n.label, fields });
+    const fields = diffValues(o.value, n.value, [], MAX_REPORTED + 1);
+    if (fields.length > MAX_REPORTED) objects.push({ change: 'changed', object: n.label, fields: fields.slice(0, MAX_REPORTED), truncated: true });
+    else if (fields.length > 0) objects.push({ change: 'changed', object: n.label, fields });
   }
   for (const rest of pending.values()) for (const o of rest) objects.push({ change: 'extra', object: o.label });
+  if (objects.length > MAX_REPORTED) return { file, status: 'changed', objects: objects.slice(0, MAX_REPORTED), truncated: true };
   if (objects.length > 0) return { file, status: 'changed', objects };
 
   const sameOrder = oldObjects.length === newObjects.length && oldObjects.every((o, i) => sameValue(o.value, newObjects[i].value));

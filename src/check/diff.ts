@@ -15,26 +15,36 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Every leaf-level difference between two parsed YAML values. Objects are compared key
- * by key (in sorted order, so the report is stable), arrays index by index; a value
- * whose type changed is one change.
+ * Every leaf-level difference between two parsed YAML values, or the first `limit` of
+ * them. Objects are compared key by key (in sorted order, so the report is stable),
+ * arrays index by index; a value whose type changed is one change. The limit bounds the
+ * work too: a committed file with a million stray keys stops at the limit.
  */
-export function diffValues(oldValue: unknown, newValue: unknown, path: FieldPath = []): FieldChange[] {
-  if (isObject(oldValue) && isObject(newValue)) {
-    const keys = [...new Set([...Object.keys(oldValue), ...Object.keys(newValue)])].sort();
-    return keys.flatMap((k) => diffValues(oldValue[k], newValue[k], [...path, k]));
-  }
-  if (Array.isArray(oldValue) && Array.isArray(newValue)) {
-    const length = Math.max(oldValue.length, newValue.length);
-    return Array.from({ length }, (_, i) => diffValues(oldValue[i], newValue[i], [...path, i])).flat();
-  }
-  if (Object.is(oldValue, newValue)) return [];
-  return [{ path, ...(oldValue === undefined ? {} : { old: oldValue }), ...(newValue === undefined ? {} : { new: newValue }) }];
+export function diffValues(oldValue: unknown, newValue: unknown, path: FieldPath = [], limit = Infinity): FieldChange[] {
+  const out: FieldChange[] = [];
+  const walk = (a: unknown, b: unknown, at: FieldPath): void => {
+    if (out.length >= limit) return;
+    if (isObject(a) && isObject(b)) {
+      for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+        if (out.length >= limit) return;
+        walk(a[k], b[k], [...at, k]);
+      }
+      return;
+    }
+    if (Array.isArray(a) && Array.isArray(b)) {
+      for (let i = 0; i < Math.max(a.length, b.length) && out.length < limit; i++) walk(a[i], b[i], [...at, i]);
+      return;
+    }
+    if (Object.is(a, b)) return;
+    out.push({ path: at, ...(a === undefined ? {} : { old: a }), ...(b === undefined ? {} : { new: b }) });
+  };
+  walk(oldValue, newValue, path);
+  return out;
 }
 
 /** Deep equality of parsed YAML values. */
 export function sameValue(a: unknown, b: unknown): boolean {
-  return diffValues(a, b).length === 0;
+  return diffValues(a, b, [], 1).length === 0;
 }
 
 const MAX_VALUE_LENGTH = 120;

@@ -29,8 +29,10 @@ function fileLines(diff: FileDiff, dist: string): string[] {
         else {
           lines.push(`${INDENT}${o.object}:`);
           for (const field of o.fields) lines.push(...formatFieldChange(field).map((l) => `${INDENT}  ${l}`));
+          if (o.truncated) lines.push(`${INDENT}  … more fields differ (the first ${o.fields.length} are shown)`);
         }
       }
+      if (diff.truncated) lines.push(`${INDENT}… more objects differ (the first ${diff.objects.length} are shown)`);
       return lines;
     }
   }

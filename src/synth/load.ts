@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpat
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node } from 'yaml';
 import { ValidationIssue, type FieldPath } from '../api/validate';
-import { INSTANCE_YAML_LIMITS, decodeUtf8, formatBytes, parseYamlStream, type YamlLimits } from './read-yaml';
+import { INSTANCE_YAML_LIMITS, MAX_POSITIONED_BYTES, decodeUtf8, formatBytes, parseYamlStream, type YamlLimits } from './read-yaml';
 
 /** One YAML document read from a file, with a way to find the line of any field in it. */
 export interface LoadedDocument {
@@ -117,6 +117,7 @@ export function parseYamlDocuments(text: string, file: string, limits: YamlLimit
     return positioned;
   };
   const lineOf = (index: number, path: FieldPath) => {
+    if (text.length > MAX_POSITIONED_BYTES) return undefined; // a large dist/ file: not parsed twice
     const { docs, lineAt } = positions();
     return docs[index] ? lineOfPath(docs[index], path, lineAt) : undefined;
   };

@@ -13,6 +13,11 @@ export interface YamlLimits {
   readonly maxBytes: number;
   /** Deepest nesting of mappings and sequences. */
   readonly maxDepth: number;
+  /**
+   * Most nodes (mappings, sequences, scalars) in a file. Memory follows the node count more
+   * than the byte count: 8 MiB of one-character keys is a million objects, 400 MB.
+   */
+  readonly maxNodes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -22,10 +27,16 @@ const MiB = 1024 * 1024;
  * 256 KiB, Kubernetes' bound), so 1 MiB leaves room for many documents per file.
  * 64 levels: the deepest field of a RedisInstance is 4 levels down.
  */
-export const INSTANCE_YAML_LIMITS: YamlLimits = { maxBytes: 1 * MiB, maxDepth: 64 };
+export const INSTANCE_YAML_LIMITS: YamlLimits = { maxBytes: 1 * MiB, maxDepth: 64, maxNodes: 20_000 };
 
-/** Files in dist/: one chart's objects, a CRD schema nests about 20 levels. */
-export const DIST_YAML_LIMITS: YamlLimits = { maxBytes: 8 * MiB, maxDepth: 64 };
+/**
+ * Files in dist/: one chart's objects (an instance's file has about 400 nodes, the CRD
+ * about 600, and a CRD schema nests about 20 levels).
+ */
+export const DIST_YAML_LIMITS: YamlLimits = { maxBytes: 8 * MiB, maxDepth: 64, maxNodes: 100_000 };
+
+/** Texts up to this size are parsed a second time by the `yaml` package for lines and all syntax errors; larger ones only by js-yaml. */
+export const MAX_POSITIONED_BYTES = 1 * MiB;
 
 /** A file (or a document in it) refused before or while parsing, with its 1-based line. */
 export interface YamlProblem {
@@ -112,6 +123,12 @@ function expansionOverflow(root: unknown, budget: number): Array<string | number
   return culprit;
 }
 
+class TooManyNodes extends Error {
+  constructor(readonly line: number) {
+    super('too many nodes');
+  }
+}
+
 export type ParsedYaml =
   | { readonly ok: true; readonly documents: readonly unknown[] }
   /** `path`: the field where alias expansion went over the bound, inside document `index`. */
@@ -124,10 +141,17 @@ export type ParsedYaml =
  */
 export function parseYamlStream(text: string, limits: YamlLimits): ParsedYaml {
   let documents: unknown[];
+  let nodes = 0;
+  const listener: LoadOptions['listener'] = (event, state) => {
+    if (event === 'open' && ++nodes > limits.maxNodes) throw new TooManyNodes((state as unknown as { line: number }).line + 1);
+  };
   try {
     // maxDepth: js-yaml 4.1.1+ bounds nesting (its type definitions predate the option).
-    documents = loadAll(text, undefined, { maxDepth: limits.maxDepth } as LoadOptions).filter((d) => d !== null && d !== undefined);
+    documents = loadAll(text, undefined, { maxDepth: limits.maxDepth, listener } as LoadOptions).filter((d) => d !== null && d !== undefined);
   } catch (error) {
+    if (error instanceof TooManyNodes) {
+      return { ok: false, problems: [{ message: `YAML has more than ${limits.maxNodes} nodes (mappings, sequences and scalars)`, line: error.line }] };
+    }
     if (error instanceof YAMLException && /maxDepth/.test(error.reason)) {
       return { ok: false, problems: [{ message: `YAML nests deeper than ${limits.maxDepth} levels`, line: error.mark.line + 1 }] };
     }
@@ -158,6 +182,9 @@ function firstLine(message: string): string {
 }
 
 function syntaxProblems(text: string, jsYamlError: unknown): YamlProblem[] {
+  const e = jsYamlError as { reason?: string; message?: string; mark?: { line?: number } };
+  const jsYamlProblem = { message: `YAML does not parse: ${firstLine(String(e.reason ?? e.message))}`, line: (e.mark?.line ?? 0) + 1 };
+  if (text.length > MAX_POSITIONED_BYTES) return [jsYamlProblem];
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems: YamlProblem[] = [];
@@ -174,8 +201,7 @@ function syntaxProblems(text: string, jsYamlError: unknown): YamlProblem[] {
   }
   if (problems.length === 0) {
     // js-yaml refused something the `yaml` package accepts (e.g. a YAML 1.1-only construct).
-    const e = jsYamlError as { reason?: string; message?: string; mark?: { line?: number } };
-    problems.push({ message: `YAML does not parse: ${firstLine(String(e.reason ?? e.message))}`, line: (e.mark?.line ?? 0) + 1 });
+    problems.push(jsYamlProblem);
   }
   return problems;
 }

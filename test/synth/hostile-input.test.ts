@@ -47,6 +47,11 @@ beforeAll(async () => {
       expected: [`~ ${CACHE}: not valid YAML in %DIST%/: line 1: YAML nests deeper than 64 levels`],
     },
     {
+      name: 'dist-nodes',
+      mutate: (dist) => prepend(dist, `lol:\n${Array.from({ length: 60_000 }, (_, i) => `  k${i}: v`).join('\n')}\n---\n`),
+      expected: [`~ ${CACHE}: not valid YAML in %DIST%/: line 50000: YAML has more than 100000 nodes (mappings, sequences and scalars)`],
+    },
+    {
       name: 'dist-huge',
       mutate: (dist) => appendFileSync(join(dist, CACHE), `# ${'x'.repeat(8 * 1024 * 1024)}\n`),
       expected: [/^~ instances\/default\/cache\.yaml: in %DIST%\/ but not a file synth writes: larger than 8 MiB \(\d+ bytes\): not read$/],
@@ -112,7 +117,7 @@ describe.each(HOSTILE_INSTANCE_FILES.map((f) => [f.name, f] as const))('%s', (na
 });
 
 describe('check with a hostile committed dist/', () => {
-  it.each(['dist-bomb', 'dist-deep', 'dist-huge', 'dist-special'])(`%s: reported as stale, naming the file and why, exit 1, within ${PEAK_MIB} MB`, (name) => {
+  it.each(['dist-bomb', 'dist-deep', 'dist-nodes', 'dist-huge', 'dist-special'])(`%s: reported as stale, naming the file and why, exit 1, within ${PEAK_MIB} MB`, (name) => {
     const c = distCases.find((d) => d.name === name)!;
     const report = reports.get(`check ${name}`)!;
     const dist = join(work, name);

@@ -52,6 +52,12 @@ export const HOSTILE_INSTANCE_FILES: readonly HostileFile[] = [
     expected: /^instances\/deep-block\.yaml:\d+: YAML nests deeper than 64 levels$/,
   },
   {
+    // 250 KB, but 50 000 nodes: memory follows nodes more than bytes.
+    name: 'many-nodes.yaml',
+    content: `${HEAD}metadata:\n  name: cache\nspec:\n  image: redis:7\n  config:\n${Array.from({ length: 25_000 }, (_, i) => `    k${i}: v`).join('\n')}\n`,
+    expected: /^instances\/many-nodes\.yaml:\d+: YAML has more than 20000 nodes \(mappings, sequences and scalars\)$/,
+  },
+  {
     name: 'huge.yaml',
     content: `${HEAD}metadata:\n  name: cache\nspec:\n  image: redis:7\n  config:\n    save: "${'9'.repeat(MiB)}"\n`,
     expected: /^instances\/huge\.yaml: file is larger than 1 MiB \(\d+ bytes\): not read$/,
