@@ -1,13 +1,15 @@
 /**
- * Hostile input (alias bombs, deep nesting, huge files; test/support/hostile/files.ts):
- * the time and peak memory of synth and of check refusing each one, in a child process.
+ * Hostile input (alias bombs, deep nesting, huge files, and a hostile committed dist/;
+ * test/support/hostile/files.ts): the time and peak memory of synth and of check refusing
+ * each one, in a child process.
  * test/synth/hostile-input.test.ts asserts the refusals and the memory bound; the time,
  * which the issue wants under 2 s, is a figure here.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HOSTILE_INSTANCE_FILES } from '../support/hostile/files';
+import { synthesizeToDirectory } from '../../src/synth';
+import { HOSTILE_DIST_CASES, HOSTILE_INSTANCE_FILES, VALID_INSTANCE } from '../support/hostile/files';
 import { ENV_INSTANCES_APP, runChild, type ChildJob } from '../support/hostile/run';
 
 export async function benchHostile(): Promise<void> {
@@ -21,6 +23,18 @@ export async function benchHostile(): Promise<void> {
       mkdirSync(join(work, file.name, 'dist'));
       jobs.push({ name: `synth ${file.name}`, mode: 'synth', instances, displayRoot: join(instances, '..'), out: join(work, file.name, 'out') });
       jobs.push({ name: `check ${file.name}`, mode: 'check', dist: join(work, file.name, 'dist'), app: ENV_INSTANCES_APP, instances });
+    }
+    // A committed dist/ made hostile (an alias bomb prepended to a file, a FIFO, ...).
+    const valid = join(work, 'valid', 'instances');
+    mkdirSync(valid, { recursive: true });
+    writeFileSync(join(valid, 'cache.yaml'), VALID_INSTANCE);
+    const base = join(work, 'dist-base');
+    if (await synthesizeToDirectory(base, { instanceDirs: [valid], displayRoot: join(valid, '..') }, () => {}) !== 0) throw new Error('synth of the valid instance failed');
+    for (const c of HOSTILE_DIST_CASES) {
+      const dist = join(work, c.name);
+      cpSync(base, dist, { recursive: true });
+      c.mutate(dist);
+      jobs.push({ name: `check ${c.name}`, mode: 'check', dist, app: ENV_INSTANCES_APP, instances: valid });
     }
     const reports = await runChild(jobs);
     console.log('hostile input: each refused in a child process (time of the synth or check, start-up excluded; peak RSS of the process)');

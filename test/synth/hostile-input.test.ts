@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeToDirectory } from '../../src/synth';
-import { HOSTILE_INSTANCE_FILES, aliasBomb } from '../support/hostile/files';
+import { HOSTILE_DIST_CASES as distCases, HOSTILE_INSTANCE_FILES, VALID_INSTANCE } from '../support/hostile/files';
 import { ENV_INSTANCES_APP, runChild, type ChildJob, type ChildReport } from '../support/hostile/run';
 
 /**
@@ -16,7 +15,6 @@ const PEAK_MIB = 300;
 
 let work: string;
 let reports: Map<string, ChildReport>;
-const distCases: Array<{ name: string; mutate: (dist: string) => void; expected: Array<string | RegExp> }> = [];
 
 function instanceFolder(name: string, content: string): string {
   const dir = join(work, name, 'instances');
@@ -25,56 +23,12 @@ function instanceFolder(name: string, content: string): string {
   return dir;
 }
 
-const VALID = 'apiVersion: redis.github.com/v1\nkind: RedisInstance\nmetadata:\n  name: cache\nspec:\n  image: redis:7\n';
-const CACHE = 'instances/default/cache.yaml';
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'redis-gitops-hostile-'));
-  const valid = instanceFolder('valid', VALID);
+  const valid = instanceFolder('valid', VALID_INSTANCE);
   const base = join(work, 'dist-base');
   expect(await synthesizeToDirectory(base, { instanceDirs: [valid], displayRoot: join(valid, '..') }, () => {})).toBe(0);
-
-  const prepend = (dist: string, text: string) => writeFileSync(join(dist, CACHE), text + readFileSync(join(dist, CACHE), 'utf8'));
-  distCases.push(
-    {
-      name: 'dist-bomb',
-      mutate: (dist) => prepend(dist, `lol: ${aliasBomb().replace(/\n/g, '\n  ')}\n---\n`),
-      expected: [`~ ${CACHE}: not valid YAML in %DIST%/: line 7: YAML aliases expand this document beyond 8 MiB: anchors (&) and aliases (*) may not multiply content`],
-    },
-    {
-      name: 'dist-deep',
-      mutate: (dist) => prepend(dist, `lol: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n---\n`),
-      expected: [`~ ${CACHE}: not valid YAML in %DIST%/: line 1: YAML nests deeper than 64 levels`],
-    },
-    {
-      name: 'dist-nodes',
-      mutate: (dist) => prepend(dist, `lol:\n${Array.from({ length: 60_000 }, (_, i) => `  k${i}: v`).join('\n')}\n---\n`),
-      expected: [`~ ${CACHE}: not valid YAML in %DIST%/: line 50000: YAML has more than 100000 nodes (mappings, sequences and scalars)`],
-    },
-    {
-      name: 'dist-huge',
-      mutate: (dist) => appendFileSync(join(dist, CACHE), `# ${'x'.repeat(8 * 1024 * 1024)}\n`),
-      expected: [/^~ instances\/default\/cache\.yaml: in %DIST%\/ but not a file synth writes: larger than 8 MiB \(\d+ bytes\): not read$/],
-    },
-    {
-      // §8: nothing here is opened, so the FIFO cannot block the check.
-      name: 'dist-special',
-      mutate: (dist) => {
-        execFileSync('mkfifo', [join(dist, 'fifo.yaml')]);
-        symlinkSync('missing.yaml', join(dist, 'dangling.yaml'));
-        symlinkSync('loop-b.yaml', join(dist, 'loop-a.yaml'));
-        symlinkSync('loop-a.yaml', join(dist, 'loop-b.yaml'));
-        symlinkSync('..', join(dist, 'instances', 'up'));
-      },
-      expected: [
-        '~ dangling.yaml: in %DIST%/ but not a file synth writes: dangling symlink: missing.yaml does not exist',
-        '~ fifo.yaml: in %DIST%/ but not a file synth writes: a FIFO, not a regular file: not read',
-        '~ instances/up: in %DIST%/ but not a file synth writes: symlink to a folder already read (a loop)',
-        '~ loop-a.yaml: in %DIST%/ but not a file synth writes: symlink loop (loop-b.yaml)',
-        '~ loop-b.yaml: in %DIST%/ but not a file synth writes: symlink loop (loop-a.yaml)',
-      ],
-    },
-  );
 
   const synthJobs: ChildJob[] = [];
   const checkJobs: ChildJob[] = [];
@@ -117,7 +71,7 @@ describe.each(HOSTILE_INSTANCE_FILES.map((f) => [f.name, f] as const))('%s', (na
 });
 
 describe('check with a hostile committed dist/', () => {
-  it.each(['dist-bomb', 'dist-deep', 'dist-nodes', 'dist-huge', 'dist-special'])(`%s: reported as stale, naming the file and why, exit 1, within ${PEAK_MIB} MB`, (name) => {
+  it.each(distCases.map((c) => c.name))(`%s: reported as stale, naming the file and why, exit 1, within ${PEAK_MIB} MB`, (name) => {
     const c = distCases.find((d) => d.name === name)!;
     const report = reports.get(`check ${name}`)!;
     const dist = join(work, name);
