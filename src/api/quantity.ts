@@ -14,11 +14,20 @@ export function isQuantity(value: unknown): value is string | number {
   return typeof value === 'string' && QUANTITY.test(value);
 }
 
-/** The quantity in nano-units (1 = 1e-9), or undefined when it does not parse. */
+/**
+ * Longest quantity text and largest decimal exponent parsed. Kubernetes caps quantities at
+ * 2^63; without a bound, `1e999999999` would make a BigInt of a billion digits.
+ */
+export const MAX_QUANTITY_LENGTH = 64;
+const MAX_EXPONENT = 64;
+
+/** The quantity in nano-units (1 = 1e-9), or undefined when it does not parse or is out of range (see MAX_QUANTITY_LENGTH). */
 export function parseQuantity(value: string | number): bigint | undefined {
   const text = typeof value === 'number' ? String(value) : value;
+  if (text.length > MAX_QUANTITY_LENGTH) return undefined;
   const m = QUANTITY.exec(text);
   if (!m) return undefined;
+  if (m[5] !== undefined && Math.abs(Number(m[5])) > MAX_EXPONENT) return undefined;
   const [, sign, number, binary, decimal, exponent] = m;
   const [whole, fraction = ''] = number.split('.');
   // value = digits * 10^(scale10) * 2^(scale2)

@@ -2,6 +2,11 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { redisInstanceSchema } from './crd';
 import { isQuantity, parseQuantity } from './quantity';
 import { configIssues } from '../redis-conf/config-rules';
+import { MAX_QUOTED_LENGTH, jsonString, quote, quoteField } from './quote';
+import {
+  TOTAL_ANNOTATION_SIZE_LIMIT, annotationsSize, imageReferenceIssues, isConfigMapKey, isQualifiedName, isValidLabelValue,
+  resourceRequirementsIssues,
+} from './kubernetes-rules';
 import {
   API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
@@ -70,8 +75,6 @@ export class RedisValidationError extends Error {
 export const MAX_NAME_LENGTH = 52;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const SOURCE_METADATA_FIELDS = ['name', 'namespace', 'labels', 'annotations'];
 const TOP_LEVEL_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 
@@ -105,11 +108,13 @@ function validateSpecSchema(spec: unknown): ErrorObject[] {
 /** `spec.config[maxmemory-policy]`-style path, as Kubernetes prints field paths. */
 export function formatPath(path: FieldPath): string {
   let out = '';
-  for (const part of path) {
+  for (const whole of path) {
+    // A key is user input: bounded like any quoted value.
+    const part = typeof whole === 'string' && whole.length > MAX_QUOTED_LENGTH ? `${whole.slice(0, MAX_QUOTED_LENGTH - 1)}…` : whole;
     if (typeof part === 'number') out += `[${part}]`;
     else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) out += out ? `.${part}` : part;
     else if (/^[\x21-\x7E]+$/.test(part) && !/[[\]"]/.test(part)) out += `[${part}]`;
-    else out += `[${JSON.stringify(part)}]`;
+    else out += `[${jsonString(part)}]`;
   }
   return out;
 }
@@ -133,6 +138,7 @@ function editDistance(a: string, b: string): number {
 }
 
 function suggestion(unknown: string, known: readonly string[]): string {
+  if (unknown.length > 64) return ''; // no field name is that long; spare the quadratic distance
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const k of known) {
@@ -142,8 +148,9 @@ function suggestion(unknown: string, known: readonly string[]): string {
   return best && bestDistance <= Math.max(2, Math.floor(unknown.length / 3)) ? ` (did you mean "${best}"?)` : '';
 }
 
+/** A value for a message: bounded in length (see quote.ts). */
 function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  return quote(value);
 }
 
 /** Turn one Ajv error into a field path and a message a person can act on. */
@@ -160,9 +167,9 @@ function describe(error: ErrorObject, root: FieldPath): { path: FieldPath; messa
     case 'required':
       return { path: [...at, p.missingProperty], message: 'required field is missing' };
     case 'minimum':
-      return { path: at, message: `must be at least ${p.limit}, got ${show(error.data)}` };
+      return { path: at, message: `must be at least ${p.limit}, got ${quoteField(error.data, at)}` };
     case 'maximum':
-      return { path: at, message: `must be at most ${p.limit}, got ${show(error.data)}` };
+      return { path: at, message: `must be at most ${p.limit}, got ${quoteField(error.data, at)}` };
     case 'minLength':
       return { path: at, message: p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long` };
     case 'maxLength':
@@ -170,21 +177,21 @@ function describe(error: ErrorObject, root: FieldPath): { path: FieldPath; messa
     case 'maxProperties':
       return { path: at, message: `must have at most ${p.limit} entries` };
     case 'enum':
-      return { path: at, message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}, got ${show(error.data)}` };
+      return { path: at, message: `must be one of ${(p.allowedValues as unknown[]).map(show).join(', ')}, got ${quoteField(error.data, at)}` };
     case 'type':
       // int-or-string quantities fail both anyOf branches; the anyOf error says it once.
       if (error.schemaPath.includes('/anyOf/')) return undefined;
-      if (p.type === 'integer' && typeof error.data === 'number') return { path: at, message: `must be an integer, got ${error.data}` };
-      return { path: at, message: `must be ${/^[aeiou]/.test(p.type) ? 'an' : 'a'} ${p.type}, got ${show(error.data)}` };
+      if (p.type === 'integer' && typeof error.data === 'number') return { path: at, message: `must be an integer, got ${quoteField(error.data, at)}` };
+      return { path: at, message: `must be ${/^[aeiou]/.test(p.type) ? 'an' : 'a'} ${p.type}, got ${quoteField(error.data, at)}` };
     case 'anyOf':
-      return { path: at, message: `must be a Kubernetes quantity: a string such as "500m" or "1Gi", or a whole number; got ${show(error.data)}` };
+      return { path: at, message: `must be a Kubernetes quantity: a string such as "500m" or "1Gi", or a whole number; got ${quoteField(error.data, at)}` };
     case 'pattern':
       if (parent === 'config') return { path: at, message: 'must not contain newlines or other control characters' };
-      if (parent === 'limits' || parent === 'requests') return { path: at, message: `is not a valid Kubernetes quantity: ${show(error.data)}` };
-      if (field === 'size') return { path: at, message: `must be a Kubernetes quantity such as "1Gi" or "500Mi", got ${show(error.data)}` };
-      if (field === 'image') return { path: at, message: `must not contain whitespace, got ${show(error.data)}` };
-      if (field === 'secretKey') return { path: at, message: `must be a valid Secret key (letters, digits, '-', '_' and '.'), got ${show(error.data)}` };
-      return { path: at, message: `must be a valid Kubernetes name (lower-case letters, digits, '-' and '.'), got ${show(error.data)}` };
+      if (parent === 'limits' || parent === 'requests') return { path: at, message: `is not a valid Kubernetes quantity: ${quoteField(error.data, at)}` };
+      if (field === 'size') return { path: at, message: `must be a Kubernetes quantity such as "1Gi" or "500Mi", got ${quoteField(error.data, at)}` };
+      if (field === 'image') return { path: at, message: `must not contain whitespace, got ${quoteField(error.data, at)}` };
+      if (field === 'secretKey') return { path: at, message: `must be a valid Secret key (letters, digits, '-', '_' and '.'), got ${quoteField(error.data, at)}` };
+      return { path: at, message: `must be a valid Kubernetes name (lower-case letters, digits, '-' and '.'), got ${quoteField(error.data, at)}` };
     default:
       return { path: at, message: error.message ?? 'is invalid' };
   }
@@ -197,7 +204,7 @@ function semanticIssues(spec: any, source: ValidationSource): Array<{ path: Fiel
   });
   const size = spec.storage?.size;
   if (typeof size === 'string' && isQuantity(size) && (parseQuantity(size) ?? 0n) <= 0n) {
-    out.push({ path: ['spec', 'storage', 'size'], message: `must be greater than zero, got "${size}"` });
+    out.push({ path: ['spec', 'storage', 'size'], message: `must be greater than zero, got ${show(size)}` });
   }
   const resources = spec.resources;
   for (const kind of ['limits', 'requests'] as const) {
@@ -208,10 +215,27 @@ function semanticIssues(spec: any, source: ValidationSource): Array<{ path: Fiel
   }
   for (const [name, request] of Object.entries<any>(resources?.requests ?? {})) {
     const limit = resources?.limits?.[name];
-    if (limit === undefined || !isQuantity(limit) || !isQuantity(request)) continue;
+    // Out-of-range amounts (parseQuantity: undefined) are reported by kubernetesIssues.
+    if (limit === undefined || !isQuantity(limit) || !isQuantity(request) || parseQuantity(limit) === undefined || parseQuantity(request) === undefined) continue;
     if ((parseQuantity(request) ?? 0n) > (parseQuantity(limit) ?? 0n)) {
       out.push({ path: ['spec', 'resources', 'requests', name], message: `must be less than or equal to the ${name} limit (${limit}), got ${show(request)}` });
     }
+  }
+  return out;
+}
+
+/** What the apiserver or the kubelet would refuse in what we render from the spec (kubernetes-rules.ts). */
+function kubernetesIssues(spec: any): Array<{ path: FieldPath; message: string }> {
+  const out: Array<{ path: FieldPath; message: string }> = [];
+  if (typeof spec.image === 'string' && spec.image.length <= 512 && /^\S+$/.test(spec.image)) {
+    const image = imageReferenceIssues(spec.image);
+    if (image.length > 0) out.push({ path: ['spec', 'image'], message: `is not a valid image reference (${image.join('; ')}), got ${show(spec.image)}` });
+  }
+  out.push(...resourceRequirementsIssues(spec.resources));
+  const key = spec.auth?.secretKey;
+  if (typeof key === 'string') {
+    const keyIssues = isConfigMapKey(key);
+    if (keyIssues.length > 0) out.push({ path: ['spec', 'auth', 'secretKey'], message: `is not a valid Secret key (${keyIssues.join('; ')}), got ${show(key)}` });
   }
   return out;
 }
@@ -240,9 +264,16 @@ function metadataIssues(metadata: any, origin: 'source' | 'cluster'): Array<{ pa
       continue;
     }
     for (const [key, value] of Object.entries(map)) {
-      if (!QUALIFIED_NAME.test(key) || key.split('/').pop()!.length > 63) out.push({ path: ['metadata', field, key], message: 'is not a valid key (optional DNS prefix "/" and a name of at most 63 characters)' });
-      else if (typeof value !== 'string') out.push({ path: ['metadata', field, key], message: `must be a string, got ${show(value)}` });
-      else if (field === 'labels' && (!LABEL_VALUE.test(value) || value.length > 63)) out.push({ path: ['metadata', field, key], message: `is not a valid label value, got ${show(value)}` });
+      // The apiserver checks annotation keys lower-cased, label keys as they are.
+      const keyIssues = isQualifiedName(field === 'annotations' ? key.toLowerCase() : key);
+      if (keyIssues.length > 0) out.push({ path: ['metadata', field, key], message: `is not a valid key: ${keyIssues.join('; ')}` });
+      else if (typeof value !== 'string') out.push({ path: ['metadata', field, key], message: `must be a string, got ${quoteField(value, ['metadata', field, key])}` });
+      else if (field === 'labels' && isValidLabelValue(value).length > 0) {
+        out.push({ path: ['metadata', field, key], message: `is not a valid label value (${isValidLabelValue(value).join('; ')}), got ${quoteField(value, ['metadata', field, key])}` });
+      }
+    }
+    if (field === 'annotations' && annotationsSize(map) > TOTAL_ANNOTATION_SIZE_LIMIT) {
+      out.push({ path: ['metadata', field], message: `must have at most ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes in total (keys and values), got ${annotationsSize(map)}` });
     }
   }
   if (origin === 'source') {
@@ -271,8 +302,13 @@ export function validateRedisInstance(input: unknown, source: ValidationSource =
     found.push({ path: [], message: `not a ${KIND}: apiVersion ${show(obj.apiVersion)} and kind ${show(obj.kind)} (expected apiVersion ${API_VERSION}, kind ${KIND})` });
   } else {
     const meta = obj.metadata;
-    if (meta && typeof meta === 'object' && typeof meta.name === 'string') {
-      object = `${typeof meta.namespace === 'string' ? meta.namespace : source.defaultNamespace ?? 'default'}/${meta.name}`;
+    if (meta && typeof meta === 'object' && typeof meta.name === 'string' && meta.name !== '') {
+      // Names are input: bounded, and quoted when they hold more than name characters.
+      const cut = (text: string) => {
+        const short = text.length > MAX_QUOTED_LENGTH ? `${text.slice(0, MAX_QUOTED_LENGTH - 1)}…` : text;
+        return /^[-A-Za-z0-9_.]+$/.test(text) && short === text ? text : jsonString(short);
+      };
+      object = `${cut(typeof meta.namespace === 'string' ? meta.namespace : source.defaultNamespace ?? 'default')}/${cut(meta.name)}`;
     }
     for (const key of Object.keys(obj)) {
       if (!TOP_LEVEL_FIELDS.includes(key)) found.push({ path: [key], message: `unknown field${suggestion(key, TOP_LEVEL_FIELDS)}` });
@@ -289,7 +325,7 @@ export function validateRedisInstance(input: unknown, source: ValidationSource =
         const described = describe(error, ['spec']);
         if (described) found.push(described);
       }
-      if (spec && typeof spec === 'object') found.push(...semanticIssues(spec, source));
+      if (spec && typeof spec === 'object') found.push(...semanticIssues(spec, source), ...kubernetesIssues(spec));
       if (found.length === 0) {
         const meta = obj.metadata!;
         const instance: ResolvedRedisInstance = {

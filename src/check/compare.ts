@@ -1,5 +1,8 @@
-import { loadAll } from 'js-yaml';
+import { quote } from '../api/quote';
+import { parseYamlDocuments } from '../synth/load';
+import { DIST_YAML_LIMITS } from '../synth/read-yaml';
 import { diffValues, sameValue, type FieldChange } from './diff';
+import type { UnreadableFile } from './read-dist';
 
 /**
  * Compare the committed dist/ with what the app synthesizes. Equality is decided on the
@@ -14,19 +17,22 @@ export type ObjectDiff =
   | { readonly change: 'missing'; readonly object: string }
   /** In the committed file, but no longer synthesized. */
   | { readonly change: 'extra'; readonly object: string }
-  | { readonly change: 'changed'; readonly object: string; readonly fields: readonly FieldChange[] };
+  /** `truncated`: more fields differ than MAX_REPORTED are listed. */
+  | { readonly change: 'changed'; readonly object: string; readonly fields: readonly FieldChange[]; readonly truncated?: boolean };
 
 export type FileDiff =
   /** Synthesized, but not in dist/. `objects`: what it would hold. */
   | { readonly file: string; readonly status: 'missing'; readonly objects: readonly string[] }
   /** In dist/, but not synthesized. `objects`: what it holds. */
   | { readonly file: string; readonly status: 'extra'; readonly objects: readonly string[] }
-  /** Objects or fields differ. */
-  | { readonly file: string; readonly status: 'changed'; readonly objects: readonly ObjectDiff[] }
+  /** Objects or fields differ. `truncated`: more objects differ than MAX_REPORTED are listed. */
+  | { readonly file: string; readonly status: 'changed'; readonly objects: readonly ObjectDiff[]; readonly truncated?: boolean }
   /** The same objects, but not the same bytes. */
   | { readonly file: string; readonly status: 'formatting'; readonly detail: string }
-  /** The committed file is not valid YAML. */
-  | { readonly file: string; readonly status: 'unparsable'; readonly error: string };
+  /** The committed file is not valid YAML (or exceeds the bounds on nesting and aliases). */
+  | { readonly file: string; readonly status: 'unparsable'; readonly error: string }
+  /** The dist/ entry is not a file synth could have written (special file, bad symlink, too large, not UTF-8). */
+  | { readonly file: string; readonly status: 'unreadable'; readonly error: string };
 
 export interface DistComparison {
   /** Every file byte-for-byte equal, none missing, none extra. */
@@ -43,19 +49,32 @@ interface ParsedObject {
   readonly value: unknown;
 }
 
+/** A name from a committed file, for a report line: as is when it is a plain name, else quoted and bounded. */
+function shortName(text: string): string {
+  return /^[-A-Za-z0-9_.:]{1,80}$/.test(text) ? text : quote(text);
+}
+
 /** `Kind namespace/name`, `Kind name` for cluster-scoped objects, `document N` for anything else. */
 export function objectLabel(value: unknown, index: number): string {
   const obj = value as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
   const name = obj?.metadata?.name;
   if (!obj || typeof obj !== 'object' || typeof obj.kind !== 'string' || typeof name !== 'string') return `document ${index + 1}`;
   const ns = obj.metadata?.namespace;
-  return `${obj.kind} ${typeof ns === 'string' && ns ? `${ns}/` : ''}${name}`;
+  return `${shortName(obj.kind)} ${typeof ns === 'string' && ns ? `${shortName(ns)}/` : ''}${shortName(name)}`;
 }
+
+/** Most objects per file, and fields per object, a comparison lists: the report is for people. */
+export const MAX_REPORTED = 50;
+
+/** Thrown by parse(): the message names the line. */
+class UnparsableYaml extends Error {}
 
 function parse(text: string, file: string): ParsedObject[] {
   if (!/\.ya?ml$/.test(file)) return [{ key: 'text', label: 'text', value: text }];
-  const docs = loadAll(text, undefined, { filename: file }).filter((d) => d !== null && d !== undefined);
-  return docs.map((value, index) => {
+  // Bounded like instance files: a committed file is input too (an alias bomb prepended to it).
+  const { documents, issues } = parseYamlDocuments(text, file, DIST_YAML_LIMITS);
+  if (issues.length > 0) throw new UnparsableYaml(`${issues[0].line ? `line ${issues[0].line}: ` : ''}${issues[0].message}`);
+  return documents.map(({ manifest: value }, index) => {
     const v = value as { apiVersion?: unknown };
     const label = objectLabel(value, index);
     const identified = !label.startsWith('document ');
@@ -90,10 +109,12 @@ function compareFile(file: string, committed: string, synthesized: string): File
       objects.push({ change: 'missing', object: n.label });
       continue;
     }
-    const fields = diffValues(o.value, n.value);
-    if (fields.length > 0) objects.push({ change: 'changed', object: n.label, fields });
+    const fields = diffValues(o.value, n.value, [], MAX_REPORTED + 1);
+    if (fields.length > MAX_REPORTED) objects.push({ change: 'changed', object: n.label, fields: fields.slice(0, MAX_REPORTED), truncated: true });
+    else if (fields.length > 0) objects.push({ change: 'changed', object: n.label, fields });
   }
   for (const rest of pending.values()) for (const o of rest) objects.push({ change: 'extra', object: o.label });
+  if (objects.length > MAX_REPORTED) return { file, status: 'changed', objects: objects.slice(0, MAX_REPORTED), truncated: true };
   if (objects.length > 0) return { file, status: 'changed', objects };
 
   const sameOrder = oldObjects.length === newObjects.length && oldObjects.every((o, i) => sameValue(o.value, newObjects[i].value));
@@ -108,13 +129,14 @@ function compareFile(file: string, committed: string, synthesized: string): File
  * Compare committed files (`actual`, relative path → content) with synthesized ones
  * (`expected`). Pure: reads nothing, writes nothing.
  */
-export function compareDist(expected: ReadonlyMap<string, string>, actual: ReadonlyMap<string, string>): DistComparison {
+export function compareDist(expected: ReadonlyMap<string, string>, actual: ReadonlyMap<string, string | UnreadableFile>): DistComparison {
   const paths = [...new Set([...expected.keys(), ...actual.keys()])].sort();
   const files: FileDiff[] = [];
   for (const file of paths) {
     const synthesized = expected.get(file);
     const committed = actual.get(file);
-    if (committed === undefined) files.push({ file, status: 'missing', objects: labels(synthesized!, file) });
+    if (typeof committed === 'object') files.push({ file, status: 'unreadable', error: committed.unreadable });
+    else if (committed === undefined) files.push({ file, status: 'missing', objects: labels(synthesized!, file) });
     else if (synthesized === undefined) files.push({ file, status: 'extra', objects: labels(committed, file) });
     else if (committed !== synthesized) files.push(compareFile(file, committed, synthesized));
   }

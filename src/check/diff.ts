@@ -1,4 +1,5 @@
 import { formatPath, type FieldPath } from '../api/validate';
+import { quote } from '../api/quote';
 
 /** One field that differs between the committed object (`old`) and the synthesized one (`new`). */
 export interface FieldChange {
@@ -14,35 +15,48 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Every leaf-level difference between two parsed YAML values. Objects are compared key
- * by key (in sorted order, so the report is stable), arrays index by index; a value
- * whose type changed is one change.
+ * Every leaf-level difference between two parsed YAML values, or the first `limit` of
+ * them. Objects are compared key by key (in sorted order, so the report is stable),
+ * arrays index by index; a value whose type changed is one change. The limit bounds the
+ * work too: a committed file with a million stray keys stops at the limit.
  */
-export function diffValues(oldValue: unknown, newValue: unknown, path: FieldPath = []): FieldChange[] {
-  if (isObject(oldValue) && isObject(newValue)) {
-    const keys = [...new Set([...Object.keys(oldValue), ...Object.keys(newValue)])].sort();
-    return keys.flatMap((k) => diffValues(oldValue[k], newValue[k], [...path, k]));
-  }
-  if (Array.isArray(oldValue) && Array.isArray(newValue)) {
-    const length = Math.max(oldValue.length, newValue.length);
-    return Array.from({ length }, (_, i) => diffValues(oldValue[i], newValue[i], [...path, i])).flat();
-  }
-  if (Object.is(oldValue, newValue)) return [];
-  return [{ path, ...(oldValue === undefined ? {} : { old: oldValue }), ...(newValue === undefined ? {} : { new: newValue }) }];
+export function diffValues(oldValue: unknown, newValue: unknown, path: FieldPath = [], limit = Infinity): FieldChange[] {
+  const out: FieldChange[] = [];
+  const walk = (a: unknown, b: unknown, at: FieldPath): void => {
+    if (out.length >= limit) return;
+    if (isObject(a) && isObject(b)) {
+      for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+        if (out.length >= limit) return;
+        walk(a[k], b[k], [...at, k]);
+      }
+      return;
+    }
+    if (Array.isArray(a) && Array.isArray(b)) {
+      for (let i = 0; i < Math.max(a.length, b.length) && out.length < limit; i++) walk(a[i], b[i], [...at, i]);
+      return;
+    }
+    if (Object.is(a, b)) return;
+    out.push({ path: at, ...(a === undefined ? {} : { old: a }), ...(b === undefined ? {} : { new: b }) });
+  };
+  walk(oldValue, newValue, path);
+  return out;
 }
 
 /** Deep equality of parsed YAML values. */
 export function sameValue(a: unknown, b: unknown): boolean {
-  return diffValues(a, b).length === 0;
+  return diffValues(a, b, [], 1).length === 0;
 }
 
 const MAX_VALUE_LENGTH = 120;
+/** Bound of the line diff's table (memory and time): a redis.conf against a redis.conf is a few thousand. */
+const MAX_LCS_CELLS = 1_000_000;
+/** Longest line shown from a multi-line text. */
+const MAX_LINE_LENGTH = 240;
 
 /** A value for one line of a report: strings quoted, objects as compact JSON, long ones shortened. */
 export function formatValue(value: unknown): string {
   if (value === undefined) return '(absent)';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > MAX_VALUE_LENGTH ? `${text.slice(0, MAX_VALUE_LENGTH - 1)}…` : text;
+  return quote(value, MAX_VALUE_LENGTH);
 }
 
 /**
@@ -62,6 +76,10 @@ export function formatFieldChange(change: FieldChange): string[] {
 export function lineDiff(oldText: string, newText: string): string[] {
   const a = oldText.split('\n');
   const b = newText.split('\n');
+  if (a.length * b.length > MAX_LCS_CELLS) {
+    // A committed text this long is not what synth wrote; a summary is enough to say so.
+    return [`- (${a.length} lines, starting ${quote(a[0], MAX_VALUE_LENGTH)})`, `+ (${b.length} lines, starting ${quote(b[0], MAX_VALUE_LENGTH)})`];
+  }
   // LCS table; the texts here are config files and annotations, small enough for O(n·m).
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
@@ -86,6 +104,7 @@ export function lineDiff(oldText: string, newText: string): string[] {
 }
 
 /** Control characters (a stray `\r`, a tab) made visible. */
-function visible(line: string): string {
+function visible(whole: string): string {
+  const line = whole.length > MAX_LINE_LENGTH ? `${whole.slice(0, MAX_LINE_LENGTH - 1)}…` : whole;
   return line.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }

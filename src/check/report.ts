@@ -17,6 +17,8 @@ function fileLines(diff: FileDiff, dist: string): string[] {
       return [`- ${diff.file}: in ${dist}/ but no longer synthesized${list(diff.objects)}`];
     case 'unparsable':
       return [`~ ${diff.file}: not valid YAML in ${dist}/: ${diff.error}`];
+    case 'unreadable':
+      return [`~ ${diff.file}: in ${dist}/ but not a file synth writes: ${diff.error}`];
     case 'formatting':
       return [`~ ${diff.file}: formatting only: ${diff.detail}`];
     case 'changed': {
@@ -27,8 +29,10 @@ function fileLines(diff: FileDiff, dist: string): string[] {
         else {
           lines.push(`${INDENT}${o.object}:`);
           for (const field of o.fields) lines.push(...formatFieldChange(field).map((l) => `${INDENT}  ${l}`));
+          if (o.truncated) lines.push(`${INDENT}  … more fields differ (the first ${o.fields.length} are shown)`);
         }
       }
+      if (diff.truncated) lines.push(`${INDENT}… more objects differ (the first ${diff.objects.length} are shown)`);
       return lines;
     }
   }

@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { loadAll } from 'js-yaml';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node } from 'yaml';
 import { ValidationIssue, type FieldPath } from '../api/validate';
+import { INSTANCE_YAML_LIMITS, MAX_POSITIONED_BYTES, decodeUtf8, formatBytes, parseYamlStream, type YamlLimits } from './read-yaml';
 
 /** One YAML document read from a file, with a way to find the line of any field in it. */
 export interface LoadedDocument {
@@ -15,22 +15,87 @@ export interface LoadedDocument {
 
 export interface LoadResult {
   readonly documents: LoadedDocument[];
-  /** YAML that does not parse, with its line. */
+  /** Files that cannot be read and YAML that does not parse, with its line. */
   readonly issues: ValidationIssue[];
 }
 
-/** Every `.yaml`/`.yml` file under `dir`, recursively, in a stable order. */
-export function findYamlFiles(dir: string): string[] {
-  const out: string[] = [];
+/** The files read under an instance folder: `.yaml`, `.yml` and `.json` (JSON is YAML), in any letter case. */
+export const INSTANCE_FILE = /\.(ya?ml|json)$/i;
+
+/** A file that was found under an instance folder but cannot be read, and why. */
+export interface SkippedPath {
+  readonly path: string;
+  readonly message: string;
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Every instance file under `dir`, recursively, in a stable order, and every path that
+ * must be reported instead. Symlinks are followed when they stay inside `dir` (each real
+ * file and folder is read once, so links to what is already there add nothing); a link
+ * that leaves `dir`, dangles or loops is refused. Hidden names (`.git`, editor lock files
+ * such as `.#cache.yaml`) are skipped, as are files with other extensions (a README).
+ * Nothing that is not a regular file is ever opened: a FIFO would block the read.
+ */
+export function findInstanceFiles(dir: string): { files: string[]; problems: SkippedPath[] } {
+  const files: string[] = [];
+  const problems: SkippedPath[] = [];
+  const root = realpathSync(dir);
+  const seen = new Set<string>([root]);
+  const inside = (real: string) => {
+    const rel = relative(root, real);
+    return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`));
+  };
   const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && /\.ya?ml$/.test(entry.name)) out.push(path);
+    for (const name of readdirSync(d).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (name.startsWith('.')) continue;
+      const path = join(d, name);
+      let stats = lstatSync(path);
+      let real = path;
+      if (stats.isSymbolicLink()) {
+        const target = readlinkSync(path);
+        try {
+          real = realpathSync(path);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          problems.push({ path, message: code === 'ELOOP' ? `symlink loop (${target})` : `dangling symlink: ${target} does not exist` });
+          continue;
+        }
+        if (!inside(real)) {
+          problems.push({ path, message: `symlink leaves the instance folder (points to ${target}); copy the file in instead` });
+          continue;
+        }
+        stats = statSync(real);
+      } else {
+        real = realpathSync(path);
+      }
+      if (stats.isDirectory()) {
+        if (seen.has(real)) continue;
+        seen.add(real);
+        walk(path);
+      } else if (!INSTANCE_FILE.test(name)) {
+        continue;
+      } else if (!stats.isFile()) {
+        problems.push({ path, message: `${kindOf(stats)}, not a regular file: not read` });
+      } else if (!seen.has(real)) {
+        seen.add(real);
+        files.push(path);
+      }
     }
   };
   walk(dir);
-  return out;
+  return { files, problems };
+}
+
+/** Every instance file under `dir` (see findInstanceFiles); paths to report are left out. */
+export function findYamlFiles(dir: string): string[] {
+  return findInstanceFiles(dir).files;
 }
 
 /**
@@ -38,13 +103,7 @@ export function findYamlFiles(dir: string): string[] {
  * js-yaml parses (it is several times faster); the `yaml` package, which keeps source
  * positions, parses a file again only when a line number is needed for a message.
  */
-export function parseYamlDocuments(text: string, file: string): LoadResult {
-  let manifests: unknown[];
-  try {
-    manifests = loadAll(text, undefined, { filename: file }).filter((m) => m !== null && m !== undefined);
-  } catch {
-    return { documents: [], issues: syntaxIssues(text, file) };
-  }
+export function parseYamlDocuments(text: string, file: string, limits: YamlLimits = INSTANCE_YAML_LIMITS): LoadResult {
   let positioned: { docs: Document[]; lineAt: (offset: number | undefined) => number | undefined } | undefined;
   const positions = () => {
     if (!positioned) {
@@ -57,36 +116,18 @@ export function parseYamlDocuments(text: string, file: string): LoadResult {
     }
     return positioned;
   };
-  const documents = manifests.map((manifest, index): LoadedDocument => ({
-    manifest,
-    file,
-    lineOf: (path) => {
-      const { docs, lineAt } = positions();
-      return docs[index] ? lineOfPath(docs[index], path, lineAt) : undefined;
-    },
-  }));
+  const lineOf = (index: number, path: FieldPath) => {
+    if (text.length > MAX_POSITIONED_BYTES) return undefined; // a large dist/ file: not parsed twice
+    const { docs, lineAt } = positions();
+    return docs[index] ? lineOfPath(docs[index], path, lineAt) : undefined;
+  };
+  const parsed = parseYamlStream(text, limits);
+  if (!parsed.ok) {
+    const line = (problem: { line?: number }) => problem.line ?? (parsed.index !== undefined ? lineOf(parsed.index, parsed.path ?? []) : undefined);
+    return { documents: [], issues: parsed.problems.map((p) => new ValidationIssue(undefined, '', p.message, file, line(p))) };
+  }
+  const documents = parsed.documents.map((manifest, index): LoadedDocument => ({ manifest, file, lineOf: (path) => lineOf(index, path) }));
   return { documents, issues: [] };
-}
-
-/** Every syntax error in the text, each with its line (the `yaml` package reports them all). */
-function syntaxIssues(text: string, file: string): ValidationIssue[] {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const issues: ValidationIssue[] = [];
-  for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    for (const error of doc.errors) {
-      issues.push(new ValidationIssue(undefined, '', `YAML does not parse: ${error.message.split('\n')[0]}`, file, lineCounter.linePos(error.pos[0]).line));
-    }
-  }
-  if (issues.length === 0) {
-    // js-yaml refused something the `yaml` package accepts (e.g. a YAML 1.1-only construct).
-    try {
-      loadAll(text);
-    } catch (error: any) {
-      issues.push(new ValidationIssue(undefined, '', `YAML does not parse: ${error.reason ?? error.message}`, file, (error.mark?.line ?? 0) + 1));
-    }
-  }
-  return issues;
 }
 
 function lineOfPath(doc: Document, path: FieldPath, lineAt: (offset: number | undefined) => number | undefined): number | undefined {
@@ -106,12 +147,26 @@ function lineOfPath(doc: Document, path: FieldPath, lineAt: (offset: number | un
   return best;
 }
 
-/** Load every YAML file under `dir`; file names in issues are relative to `displayRoot`. */
-export function loadYamlDirectory(dir: string, displayRoot = process.cwd()): LoadResult {
+/** Load every instance file under `dir`; file names in issues are relative to `displayRoot`. */
+export function loadYamlDirectory(dir: string, displayRoot = process.cwd(), limits: YamlLimits = INSTANCE_YAML_LIMITS): LoadResult {
   const documents: LoadedDocument[] = [];
   const issues: ValidationIssue[] = [];
-  for (const path of findYamlFiles(dir)) {
-    const result = parseYamlDocuments(readFileSync(path, 'utf8'), relative(displayRoot, path));
+  if (!existsSync(dir)) return { documents, issues: [new ValidationIssue(undefined, '', 'instance folder not found', relative(displayRoot, dir))] };
+  const { files, problems } = findInstanceFiles(dir);
+  for (const { path, message } of problems) issues.push(new ValidationIssue(undefined, '', message, relative(displayRoot, path)));
+  for (const path of files) {
+    const file = relative(displayRoot, path);
+    const size = statSync(path).size;
+    if (size > limits.maxBytes) {
+      issues.push(new ValidationIssue(undefined, '', `file is larger than ${formatBytes(limits.maxBytes)} (${size} bytes): not read`, file));
+      continue;
+    }
+    const decoded = decodeUtf8(readFileSync(path));
+    if (!('text' in decoded)) {
+      issues.push(new ValidationIssue(undefined, '', decoded.message, file, decoded.line));
+      continue;
+    }
+    const result = parseYamlDocuments(decoded.text, file, limits);
     documents.push(...result.documents);
     issues.push(...result.issues);
   }

@@ -131,3 +131,19 @@ data:
       .toEqual([{ instance: 'web/a', redisConf: 'port 6379\n' }, { instance: 'web/b', redisConf: 'port 6379\n' }]);
   });
 });
+
+describe('hostile committed files', () => {
+  it('names from a committed file are bounded and quoted in the report; long values and lines are cut', () => {
+    const name = `n${'x'.repeat(10_000)}`;
+    const committed = files({
+      'extra.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`,
+      'cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: "${'v'.repeat(10_000)}"\n  conf: "${'l'.repeat(10_000)}\\nsecond"\n`,
+    });
+    const synthesized = files({ 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n  conf: "one\\ntwo"\n' });
+    const lines = formatComparison(compareDist(synthesized, committed), 'dist');
+    expect(lines).toContain(`- extra.yaml: in dist/ but no longer synthesized (ConfigMap "n${'x'.repeat(77)}…)`);
+    expect(lines).toContain(`      data.a: "${'v'.repeat(118)}… → "b"`);
+    expect(lines).toContain(`        - ${'l'.repeat(239)}…`);
+    for (const line of lines) expect(line.length).toBeLessThan(300);
+  });
+});

@@ -63,9 +63,10 @@ describe('RedisInstance construct', () => {
     });
 
     it('image goes to the redis and init containers and to the version label', () => {
-      const { redisContainer, init, sts } = synth({ image: 'registry.example.com:5000/redis:7.2.4@sha256:abc' });
-      expect(redisContainer.image).toBe('registry.example.com:5000/redis:7.2.4@sha256:abc');
-      expect(init.image).toBe('registry.example.com:5000/redis:7.2.4@sha256:abc');
+      const image = `registry.example.com:5000/redis:7.2.4@sha256:${'0123456789abcdef'.repeat(4)}`;
+      const { redisContainer, init, sts } = synth({ image });
+      expect(redisContainer.image).toBe(image);
+      expect(init.image).toBe(image);
       expect(sts.metadata.labels['app.kubernetes.io/version']).toBe('7.2.4');
     });
 
