@@ -2,6 +2,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { redisInstanceSchema } from './crd';
 import { isQuantity, parseQuantity } from './quantity';
 import { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from '../redis-conf/render';
+import { maxmemoryIssues, memoryWarnings } from '../redis-conf/memory';
 import {
   API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
@@ -48,7 +49,11 @@ export interface ValidationSource {
 }
 
 export type ValidationResult =
-  | { readonly ok: true; readonly instance: ResolvedRedisInstance; readonly issues: readonly [] }
+  | {
+    readonly ok: true; readonly instance: ResolvedRedisInstance; readonly issues: readonly [];
+    /** What renders but is probably a mistake (see specWarnings). */
+    readonly warnings: readonly ValidationIssue[];
+  }
   | { readonly ok: false; readonly instance?: undefined; readonly issues: readonly ValidationIssue[] };
 
 /** Error thrown when input cannot be rendered; `issues` lists every problem found. */
@@ -219,7 +224,17 @@ function semanticIssues(spec: any): Array<{ path: FieldPath; message: string }> 
       out.push({ path: ['spec', 'resources', 'requests', name], message: `must be less than or equal to the ${name} limit (${limit}), got ${show(request)}` });
     }
   }
+  out.push(...maxmemoryIssues(spec));
   return out;
+}
+
+/**
+ * What renders but is probably a mistake, e.g. a replicated instance without a memory
+ * limit or maxmemory. Synth prints these as warnings and carries on.
+ */
+export function specWarnings(instance: ResolvedRedisInstance, source: ValidationSource = {}): ValidationIssue[] {
+  return memoryWarnings(instance.spec).map((w) => new ValidationIssue(
+    `${instance.namespace}/${instance.name}`, formatPath(w.path), w.message, source.file, source.lineOf?.(w.path)));
 }
 
 function metadataIssues(metadata: any, origin: 'source' | 'cluster'): Array<{ path: FieldPath; message: string }> {
@@ -305,7 +320,7 @@ export function validateRedisInstance(input: unknown, source: ValidationSource =
           ...(meta.annotations && origin === 'source' ? { annotations: meta.annotations } : {}),
           spec: resolvedSpec(spec),
         };
-        return { ok: true, instance, issues: [] };
+        return { ok: true, instance, issues: [], warnings: specWarnings(instance, source) };
       }
     }
   }

@@ -4,8 +4,8 @@ import * as crd from '../../imports/redis.github.com';
 import type { RedisInstanceSpec, ResolvedRedisInstance, ResolvedRedisInstanceSpec } from '../api/types';
 import { API_VERSION, KIND } from '../api/types';
 import { RedisValidationError, validateRedisInstance, type ValidationSource } from '../api/validate';
-import { configHash, renderRedisConf } from '../redis-conf/render';
-import { renderInstance } from '../render/instance';
+import { configHash } from '../redis-conf/render';
+import { instanceRedisConf, renderInstance } from '../render/instance';
 
 /** Props of a RedisInstance: its identity, then the spec fields (see RedisInstanceSpec). */
 export interface RedisInstanceProps extends RedisInstanceSpec {
@@ -87,7 +87,7 @@ export class RedisInstance extends Construct {
     this.name = resolved.name;
     this.namespace = resolved.namespace;
     this.spec = resolved.spec;
-    this.redisConf = renderRedisConf(resolved.spec.config);
+    this.redisConf = instanceRedisConf(resolved);
     this.configHash = configHash(this.redisConf);
 
     const rendered = renderInstance(resolved);

@@ -7,6 +7,7 @@ import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance
 import {
   CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
 } from '../redis-conf/render';
+import { derivedMemoryConfig } from '../redis-conf/memory';
 
 /**
  * Pure builders: one ResolvedRedisInstance in, the Kubernetes objects that run it out.
@@ -234,6 +235,19 @@ function probe(command: string[], overrides: Partial<V1Probe>): V1Probe {
   return { exec: { command }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1, ...overrides };
 }
 
+/**
+ * The redis.conf directives of an instance: what redis-gitops derives from the spec
+ * (maxmemory from the memory limit), overridden by the user's `config`.
+ */
+export function instanceRedisConfig(spec: ResolvedRedisInstance['spec']): Record<string, string> {
+  return { ...derivedMemoryConfig(spec), ...spec.config };
+}
+
+/** The rendered redis.conf of an instance. */
+export function instanceRedisConf(instance: ResolvedRedisInstance): string {
+  return renderRedisConf(instanceRedisConfig(instance.spec));
+}
+
 /** The RedisInstance object itself, with every default made explicit. */
 export function renderRedisInstanceObject(instance: ResolvedRedisInstance): RedisInstanceObject {
   return {
@@ -260,7 +274,7 @@ function childMetadata(instance: ResolvedRedisInstance, name = instance.name) {
   return { name, namespace: instance.namespace, labels: { ...instance.labels, ...instanceLabels(instance) } };
 }
 
-export function renderConfigMap(instance: ResolvedRedisInstance, redisConf = renderRedisConf(instance.spec.config)): V1ConfigMap {
+export function renderConfigMap(instance: ResolvedRedisInstance, redisConf = instanceRedisConf(instance)): V1ConfigMap {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: childMetadata(instance), data: { [CONFIG_FILE]: redisConf } };
 }
 
@@ -302,7 +316,7 @@ export function renderPodDisruptionBudget(instance: ResolvedRedisInstance): V1Po
   };
 }
 
-export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = renderRedisConf(instance.spec.config)): V1StatefulSet {
+export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = instanceRedisConf(instance)): V1StatefulSet {
   const { name, spec } = instance;
   const labels = instanceLabels(instance);
   const redis: V1Container = {
@@ -324,7 +338,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
   // With AOF on, the init container also converts an RDB-only data volume to AOF
   // (AOF_MIGRATION_SCRIPT): it needs the data volume and enough resources to load the
   // dataset. Init containers do not add to the pod's total (max(init, sum of containers)).
-  const migration = aofMigrationEnv(spec.config);
+  const migration = aofMigrationEnv(instanceRedisConfig(spec));
   const init: V1Container = {
     name: INIT_CONTAINER_NAME,
     image: spec.image,
@@ -417,7 +431,7 @@ export interface RenderedInstance {
 }
 
 export function renderInstance(instance: ResolvedRedisInstance): RenderedInstance {
-  const redisConf = renderRedisConf(instance.spec.config);
+  const redisConf = instanceRedisConf(instance);
   const replicated = instance.spec.replicas > 1;
   return {
     instance: renderRedisInstanceObject(instance),
