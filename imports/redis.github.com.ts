@@ -138,6 +138,13 @@ export interface RedisInstanceSpec {
    * @schema RedisInstanceSpec#auth
    */
   readonly auth?: RedisInstanceSpecAuth;
+
+  /**
+   * A NetworkPolicy for the instance's pods (on by default). Ingress to the Redis port only from the instance's own pods, from pods in its namespace labelled redis.github.com/client-<name>: "true", and from the peers in `from`; to the metrics port only from metricsNamespace. Egress is unrestricted unless restrictEgress is set.
+   *
+   * @schema RedisInstanceSpec#networkPolicy
+   */
+  readonly networkPolicy?: RedisInstanceSpecNetworkPolicy;
 }
 
 /**
@@ -153,6 +160,7 @@ export function toJson_RedisInstanceSpec(obj: RedisInstanceSpec | undefined): Re
     'storage': toJson_RedisInstanceSpecStorage(obj.storage),
     'config': ((obj.config) === undefined) ? undefined : (Object.entries(obj.config).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'auth': toJson_RedisInstanceSpecAuth(obj.auth),
+    'networkPolicy': toJson_RedisInstanceSpecNetworkPolicy(obj.networkPolicy),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -268,6 +276,58 @@ export function toJson_RedisInstanceSpecAuth(obj: RedisInstanceSpecAuth | undefi
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * A NetworkPolicy for the instance's pods (on by default). Ingress to the Redis port only from the instance's own pods, from pods in its namespace labelled redis.github.com/client-<name>: "true", and from the peers in `from`; to the metrics port only from metricsNamespace. Egress is unrestricted unless restrictEgress is set.
+ *
+ * @schema RedisInstanceSpecNetworkPolicy
+ */
+export interface RedisInstanceSpecNetworkPolicy {
+  /**
+   * Render the NetworkPolicy. Without it, every pod in the cluster can connect.
+   *
+   * @schema RedisInstanceSpecNetworkPolicy#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * More clients, as NetworkPolicy peers: namespaceSelector alone admits every pod of the selected namespaces, podSelector alone the selected pods of the instance's namespace, both the selected pods of the selected namespaces.
+   *
+   * @schema RedisInstanceSpecNetworkPolicy#from
+   */
+  readonly from?: RedisInstanceSpecNetworkPolicyFrom[];
+
+  /**
+   * The namespace (Prometheus) allowed to scrape the metrics port, when spec.metrics is enabled.
+   *
+   * @schema RedisInstanceSpecNetworkPolicy#metricsNamespace
+   */
+  readonly metricsNamespace?: string;
+
+  /**
+   * Allow egress only to the instance's own pods and to DNS (port 53).
+   *
+   * @schema RedisInstanceSpecNetworkPolicy#restrictEgress
+   */
+  readonly restrictEgress?: boolean;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicy' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicy(obj: RedisInstanceSpecNetworkPolicy | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'from': obj.from?.map(y => toJson_RedisInstanceSpecNetworkPolicyFrom(y)),
+    'metricsNamespace': obj.metricsNamespace,
+    'restrictEgress': obj.restrictEgress,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema RedisInstanceSpecResourcesLimits
  */
 export class RedisInstanceSpecResourcesLimits {
@@ -293,5 +353,195 @@ export class RedisInstanceSpecResourcesRequests {
   }
   private constructor(public readonly value: number | string) {
   }
+}
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFrom
+ */
+export interface RedisInstanceSpecNetworkPolicyFrom {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFrom#namespaceSelector
+   */
+  readonly namespaceSelector?: RedisInstanceSpecNetworkPolicyFromNamespaceSelector;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFrom#podSelector
+   */
+  readonly podSelector?: RedisInstanceSpecNetworkPolicyFromPodSelector;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFrom' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFrom(obj: RedisInstanceSpecNetworkPolicyFrom | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'namespaceSelector': toJson_RedisInstanceSpecNetworkPolicyFromNamespaceSelector(obj.namespaceSelector),
+    'podSelector': toJson_RedisInstanceSpecNetworkPolicyFromPodSelector(obj.podSelector),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelector
+ */
+export interface RedisInstanceSpecNetworkPolicyFromNamespaceSelector {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelector#matchLabels
+   */
+  readonly matchLabels?: { [key: string]: string };
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelector#matchExpressions
+   */
+  readonly matchExpressions?: RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions[];
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFromNamespaceSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFromNamespaceSelector(obj: RedisInstanceSpecNetworkPolicyFromNamespaceSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchExpressions': obj.matchExpressions?.map(y => toJson_RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromPodSelector
+ */
+export interface RedisInstanceSpecNetworkPolicyFromPodSelector {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelector#matchLabels
+   */
+  readonly matchLabels?: { [key: string]: string };
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelector#matchExpressions
+   */
+  readonly matchExpressions?: RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions[];
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFromPodSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFromPodSelector(obj: RedisInstanceSpecNetworkPolicyFromPodSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchExpressions': obj.matchExpressions?.map(y => toJson_RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions
+ */
+export interface RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions#key
+   */
+  readonly key: string;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions#operator
+   */
+  readonly operator: RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressionsOperator;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions#values
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions(obj: RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'operator': obj.operator,
+    'values': obj.values?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions
+ */
+export interface RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions#key
+   */
+  readonly key: string;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions#operator
+   */
+  readonly operator: RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressionsOperator;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions#values
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions(obj: RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'operator': obj.operator,
+    'values': obj.values?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressionsOperator
+ */
+export enum RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressionsOperator {
+  /** In */
+  IN = "In",
+  /** NotIn */
+  NOT_IN = "NotIn",
+  /** Exists */
+  EXISTS = "Exists",
+  /** DoesNotExist */
+  DOES_NOT_EXIST = "DoesNotExist",
+}
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressionsOperator
+ */
+export enum RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressionsOperator {
+  /** In */
+  IN = "In",
+  /** NotIn */
+  NOT_IN = "NotIn",
+  /** Exists */
+  EXISTS = "Exists",
+  /** DoesNotExist */
+  DOES_NOT_EXIST = "DoesNotExist",
 }
 

@@ -41,6 +41,46 @@ export interface RedisAuthSpec {
   readonly secretKey?: string;
 }
 
+/** A Kubernetes metav1.LabelSelector. */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: ReadonlyArray<{
+    readonly key: string;
+    readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    readonly values?: readonly string[];
+  }>;
+}
+
+/** A NetworkPolicy peer: namespaces, pods, or pods in namespaces. */
+export interface NetworkPolicyPeer {
+  readonly namespaceSelector?: LabelSelector;
+  readonly podSelector?: LabelSelector;
+}
+
+export interface RedisNetworkPolicySpec {
+  /**
+   * Render the NetworkPolicy.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * More clients allowed to connect, besides the instance's own pods and the pods of its
+   * namespace labelled `redis.github.com/client-<name>: "true"`.
+   * @default - none
+   */
+  readonly from?: readonly NetworkPolicyPeer[];
+  /**
+   * The namespace allowed to scrape the metrics port (with spec.metrics).
+   * @default 'monitoring'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Allow egress only to the instance's own pods and DNS.
+   * @default false
+   */
+  readonly restrictEgress?: boolean;
+}
+
 /** `spec` of a RedisInstance, as written by a user. */
 export interface RedisInstanceSpec {
   /** Container image with redis-server, redis-cli and sh, e.g. `redis:7.2.4-alpine`. */
@@ -70,6 +110,11 @@ export interface RedisInstanceSpec {
    * @default - no password
    */
   readonly auth?: RedisAuthSpec;
+  /**
+   * Who may connect: a NetworkPolicy for the pods.
+   * @default - enabled: clients need the label `redis.github.com/client-<name>: "true"`
+   */
+  readonly networkPolicy?: RedisNetworkPolicySpec;
 }
 
 /** A spec with every default resolved: what the renderer works from. */
@@ -80,6 +125,12 @@ export interface ResolvedRedisInstanceSpec {
   readonly storage: { readonly size: string; readonly storageClassName?: string };
   readonly config: Readonly<Record<string, string>>;
   readonly auth?: { readonly secretName: string; readonly secretKey: string };
+  readonly networkPolicy: {
+    readonly enabled: boolean;
+    readonly from?: readonly NetworkPolicyPeer[];
+    readonly metricsNamespace: string;
+    readonly restrictEgress: boolean;
+  };
 }
 
 /** A validated instance: identity plus resolved spec. */

@@ -3,6 +3,7 @@ import { redisInstanceSchema } from './crd';
 import { isQuantity, parseQuantity } from './quantity';
 import { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from '../redis-conf/render';
 import { maxmemoryIssues, memoryWarnings } from '../redis-conf/memory';
+import { networkPolicyIssues } from './selectors';
 import {
   API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
@@ -167,6 +168,8 @@ function describe(error: ErrorObject, root: FieldPath): { path: FieldPath; messa
       return { path: at, message: p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long` };
     case 'maxLength':
       return { path: at, message: `must be at most ${p.limit} characters long` };
+    case 'minProperties':
+      return { path: at, message: p.limit === 1 ? 'must not be empty' : `must have at least ${p.limit} entries` };
     case 'maxProperties':
       return { path: at, message: `must have at most ${p.limit} entries` };
     case 'enum':
@@ -225,6 +228,7 @@ function semanticIssues(spec: any): Array<{ path: FieldPath; message: string }> 
     }
   }
   out.push(...maxmemoryIssues(spec));
+  out.push(...networkPolicyIssues(spec));
   return out;
 }
 
@@ -346,6 +350,7 @@ function resolvedSpec(spec: any): ResolvedRedisInstanceSpec {
     storage: spec.storage,
     config: spec.config ?? {},
     ...(spec.auth ? { auth: spec.auth } : {}),
+    networkPolicy: spec.networkPolicy,
   };
 }
 

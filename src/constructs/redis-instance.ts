@@ -79,6 +79,8 @@ export class RedisInstance extends Construct {
   public readonly statefulSet: ApiObject;
   /** Keeps at most one pod down (replicas > 1 only). */
   public readonly podDisruptionBudget?: ApiObject;
+  /** Who may connect (spec.networkPolicy.enabled, the default). */
+  public readonly networkPolicy?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RedisInstanceProps) {
     super(scope, id);
@@ -101,6 +103,7 @@ export class RedisInstance extends Construct {
     if (rendered.primaryService) this.primaryService = new ApiObject(this, 'primary-service', rendered.primaryService as any);
     this.statefulSet = new ApiObject(this, 'stateful-set', rendered.statefulSet as any);
     if (rendered.podDisruptionBudget) this.podDisruptionBudget = new ApiObject(this, 'pdb', rendered.podDisruptionBudget as any);
+    if (rendered.networkPolicy) this.networkPolicy = new ApiObject(this, 'network-policy', rendered.networkPolicy as any);
   }
 
   private validate(id: string, props: RedisInstanceProps): ResolvedRedisInstance {
@@ -117,7 +120,7 @@ export class RedisInstance extends Construct {
 
   /** The instance's API objects, in apply order. */
   public get apiObjects(): ApiObject[] {
-    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget]
+    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget, this.networkPolicy]
       .filter((o): o is ApiObject => o !== undefined);
   }
 }
@@ -141,5 +144,6 @@ function toImportedSpec(spec: ResolvedRedisInstanceSpec): crd.RedisInstanceSpec 
     storage: { ...spec.storage },
     ...(Object.keys(spec.config).length > 0 ? { config: { ...spec.config } } : {}),
     ...(spec.auth ? { auth: { ...spec.auth } } : {}),
+    networkPolicy: structuredClone(spec.networkPolicy) as crd.RedisInstanceSpecNetworkPolicy,
   };
 }

@@ -8,6 +8,7 @@ import {
   CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
 } from '../redis-conf/render';
 import { derivedMemoryConfig } from '../redis-conf/memory';
+import { renderNetworkPolicy, type NetworkPolicy } from './network-policy';
 
 /**
  * Pure builders: one ResolvedRedisInstance in, the Kubernetes objects that run it out.
@@ -428,6 +429,8 @@ export interface RenderedInstance {
   readonly primaryService?: V1Service;
   readonly statefulSet: V1StatefulSet;
   readonly podDisruptionBudget?: V1PodDisruptionBudget;
+  /** spec.networkPolicy.enabled (the default) only. */
+  readonly networkPolicy?: NetworkPolicy;
 }
 
 export function renderInstance(instance: ResolvedRedisInstance): RenderedInstance {
@@ -440,11 +443,20 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     ...(replicated ? { primaryService: renderPrimaryService(instance) } : {}),
     statefulSet: renderStatefulSet(instance, redisConf),
     ...(replicated ? { podDisruptionBudget: renderPodDisruptionBudget(instance) } : {}),
+    ...optional('networkPolicy', renderNetworkPolicy(instance, selectorLabels(instance.name), childMetadata(instance).labels)),
   };
+}
+
+/** `{ [key]: value }`, or nothing when value is undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
 }
 
 /** The rendered objects as a list, in apply order. */
 export function renderedObjects(rendered: RenderedInstance): object[] {
-  return [rendered.instance, rendered.configMap, rendered.service, rendered.primaryService, rendered.statefulSet, rendered.podDisruptionBudget]
+  return [
+    rendered.instance, rendered.configMap, rendered.service, rendered.primaryService, rendered.statefulSet, rendered.podDisruptionBudget,
+    rendered.networkPolicy,
+  ]
     .filter((o): o is NonNullable<typeof o> => o !== undefined);
 }
