@@ -145,6 +145,13 @@ export interface RedisInstanceSpec {
    * @schema RedisInstanceSpec#networkPolicy
    */
   readonly networkPolicy?: RedisInstanceSpecNetworkPolicy;
+
+  /**
+   * Prometheus metrics: a redis_exporter sidecar in each pod (port "metrics", 9121, also on the headless Service), a PodMonitor and a PrometheusRule for the Prometheus Operator. Absent means no metrics.
+   *
+   * @schema RedisInstanceSpec#metrics
+   */
+  readonly metrics?: RedisInstanceSpecMetrics;
 }
 
 /**
@@ -161,6 +168,7 @@ export function toJson_RedisInstanceSpec(obj: RedisInstanceSpec | undefined): Re
     'config': ((obj.config) === undefined) ? undefined : (Object.entries(obj.config).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'auth': toJson_RedisInstanceSpecAuth(obj.auth),
     'networkPolicy': toJson_RedisInstanceSpecNetworkPolicy(obj.networkPolicy),
+    'metrics': toJson_RedisInstanceSpecMetrics(obj.metrics),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -328,6 +336,74 @@ export function toJson_RedisInstanceSpecNetworkPolicy(obj: RedisInstanceSpecNetw
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * Prometheus metrics: a redis_exporter sidecar in each pod (port "metrics", 9121, also on the headless Service), a PodMonitor and a PrometheusRule for the Prometheus Operator. Absent means no metrics.
+ *
+ * @schema RedisInstanceSpecMetrics
+ */
+export interface RedisInstanceSpecMetrics {
+  /**
+   * Set to false to keep the block but render no exporter, PodMonitor or PrometheusRule.
+   *
+   * @schema RedisInstanceSpecMetrics#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Image of redis_exporter; its binary must be /redis_exporter, as in the oliver006/redis_exporter images.
+   *
+   * @schema RedisInstanceSpecMetrics#image
+   */
+  readonly image?: string;
+
+  /**
+   * Compute resources of the exporter container.
+   *
+   * @schema RedisInstanceSpecMetrics#resources
+   */
+  readonly resources?: RedisInstanceSpecMetricsResources;
+
+  /**
+   * Labels for the PodMonitor and the PrometheusRule, so that the Prometheus' podMonitorSelector and ruleSelector pick them (e.g. release=kube-prometheus-stack).
+   *
+   * @schema RedisInstanceSpecMetrics#labels
+   */
+  readonly labels?: { [key: string]: string };
+
+  /**
+   * Scrape interval (a Prometheus duration such as 30s or 1m).
+   *
+   * @schema RedisInstanceSpecMetrics#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * The PrometheusRule's alerts and their thresholds.
+   *
+   * @schema RedisInstanceSpecMetrics#alerts
+   */
+  readonly alerts?: RedisInstanceSpecMetricsAlerts;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecMetrics' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecMetrics(obj: RedisInstanceSpecMetrics | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'image': obj.image,
+    'resources': toJson_RedisInstanceSpecMetricsResources(obj.resources),
+    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'interval': obj.interval,
+    'alerts': toJson_RedisInstanceSpecMetricsAlerts(obj.alerts),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema RedisInstanceSpecResourcesLimits
  */
 export class RedisInstanceSpecResourcesLimits {
@@ -379,6 +455,98 @@ export function toJson_RedisInstanceSpecNetworkPolicyFrom(obj: RedisInstanceSpec
   const result = {
     'namespaceSelector': toJson_RedisInstanceSpecNetworkPolicyFromNamespaceSelector(obj.namespaceSelector),
     'podSelector': toJson_RedisInstanceSpecNetworkPolicyFromPodSelector(obj.podSelector),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Compute resources of the exporter container.
+ *
+ * @schema RedisInstanceSpecMetricsResources
+ */
+export interface RedisInstanceSpecMetricsResources {
+  /**
+   * @schema RedisInstanceSpecMetricsResources#limits
+   */
+  readonly limits?: { [key: string]: RedisInstanceSpecMetricsResourcesLimits };
+
+  /**
+   * @schema RedisInstanceSpecMetricsResources#requests
+   */
+  readonly requests?: { [key: string]: RedisInstanceSpecMetricsResourcesRequests };
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecMetricsResources' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecMetricsResources(obj: RedisInstanceSpecMetricsResources | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The PrometheusRule's alerts and their thresholds.
+ *
+ * @schema RedisInstanceSpecMetricsAlerts
+ */
+export interface RedisInstanceSpecMetricsAlerts {
+  /**
+   * Render the PrometheusRule.
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Alert when used memory exceeds this percentage of maxmemory.
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#memoryUsedPercent
+   */
+  readonly memoryUsedPercent?: number;
+
+  /**
+   * Alert when a replica's acknowledged offset is older than this.
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#replicationLagSeconds
+   */
+  readonly replicationLagSeconds?: number;
+
+  /**
+   * Alert when keys are evicted faster than this (5-minute average). 0 alerts on any eviction; raise it for caches that evict by design.
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#evictedKeysPerSecond
+   */
+  readonly evictedKeysPerSecond?: number;
+
+  /**
+   * Alert when connections are rejected (maxclients reached) faster than this (5-minute average).
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#rejectedConnectionsPerSecond
+   */
+  readonly rejectedConnectionsPerSecond?: number;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecMetricsAlerts' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecMetricsAlerts(obj: RedisInstanceSpecMetricsAlerts | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'memoryUsedPercent': obj.memoryUsedPercent,
+    'replicationLagSeconds': obj.replicationLagSeconds,
+    'evictedKeysPerSecond': obj.evictedKeysPerSecond,
+    'rejectedConnectionsPerSecond': obj.rejectedConnectionsPerSecond,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -444,6 +612,34 @@ export function toJson_RedisInstanceSpecNetworkPolicyFromPodSelector(obj: RedisI
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
 }
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecMetricsResourcesLimits
+ */
+export class RedisInstanceSpecMetricsResourcesLimits {
+  public static fromNumber(value: number): RedisInstanceSpecMetricsResourcesLimits {
+    return new RedisInstanceSpecMetricsResourcesLimits(value);
+  }
+  public static fromString(value: string): RedisInstanceSpecMetricsResourcesLimits {
+    return new RedisInstanceSpecMetricsResourcesLimits(value);
+  }
+  private constructor(public readonly value: number | string) {
+  }
+}
+
+/**
+ * @schema RedisInstanceSpecMetricsResourcesRequests
+ */
+export class RedisInstanceSpecMetricsResourcesRequests {
+  public static fromNumber(value: number): RedisInstanceSpecMetricsResourcesRequests {
+    return new RedisInstanceSpecMetricsResourcesRequests(value);
+  }
+  public static fromString(value: string): RedisInstanceSpecMetricsResourcesRequests {
+    return new RedisInstanceSpecMetricsResourcesRequests(value);
+  }
+  private constructor(public readonly value: number | string) {
+  }
+}
 
 /**
  * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions

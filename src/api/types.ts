@@ -81,6 +81,44 @@ export interface RedisNetworkPolicySpec {
   readonly restrictEgress?: boolean;
 }
 
+/** Thresholds of the PrometheusRule's alerts. */
+export interface RedisAlertsSpec {
+  /**
+   * Render the PrometheusRule.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /** Used memory above this percentage of maxmemory. @default 90 */
+  readonly memoryUsedPercent?: number;
+  /** A replica's lag above this many seconds. @default 30 */
+  readonly replicationLagSeconds?: number;
+  /** Evicted keys per second (5-minute average) above this. @default 0 */
+  readonly evictedKeysPerSecond?: number;
+  /** Rejected connections per second (5-minute average) above this. @default 0 */
+  readonly rejectedConnectionsPerSecond?: number;
+}
+
+export interface RedisMetricsSpec {
+  /**
+   * Render the exporter, PodMonitor and PrometheusRule (the block's presence turns metrics on).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /** @default 'oliver006/redis_exporter:v1.45.0' */
+  readonly image?: string;
+  /** @default - requests cpu 10m, memory 32Mi; limits memory 64Mi */
+  readonly resources?: ResourceRequirements;
+  /**
+   * Labels for the PodMonitor and the PrometheusRule (for the Prometheus' selectors).
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** @default '30s' */
+  readonly interval?: string;
+  /** @default - every alert, with the default thresholds */
+  readonly alerts?: RedisAlertsSpec;
+}
+
 /** `spec` of a RedisInstance, as written by a user. */
 export interface RedisInstanceSpec {
   /** Container image with redis-server, redis-cli and sh, e.g. `redis:7.2.4-alpine`. */
@@ -115,6 +153,11 @@ export interface RedisInstanceSpec {
    * @default - enabled: clients need the label `redis.github.com/client-<name>: "true"`
    */
   readonly networkPolicy?: RedisNetworkPolicySpec;
+  /**
+   * Prometheus metrics (redis_exporter sidecar, PodMonitor, PrometheusRule).
+   * @default - no metrics
+   */
+  readonly metrics?: RedisMetricsSpec;
 }
 
 /** A spec with every default resolved: what the renderer works from. */
@@ -130,6 +173,14 @@ export interface ResolvedRedisInstanceSpec {
     readonly from?: readonly NetworkPolicyPeer[];
     readonly metricsNamespace: string;
     readonly restrictEgress: boolean;
+  };
+  readonly metrics?: {
+    readonly enabled: boolean;
+    readonly image: string;
+    readonly resources: ResourceRequirements;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly interval: string;
+    readonly alerts: Required<RedisAlertsSpec>;
   };
 }
 

@@ -351,6 +351,7 @@ function resolvedSpec(spec: any): ResolvedRedisInstanceSpec {
     config: spec.config ?? {},
     ...(spec.auth ? { auth: spec.auth } : {}),
     networkPolicy: spec.networkPolicy,
+    ...(spec.metrics ? { metrics: spec.metrics } : {}),
   };
 }
 

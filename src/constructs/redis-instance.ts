@@ -81,6 +81,10 @@ export class RedisInstance extends Construct {
   public readonly podDisruptionBudget?: ApiObject;
   /** Who may connect (spec.networkPolicy.enabled, the default). */
   public readonly networkPolicy?: ApiObject;
+  /** The Prometheus Operator's PodMonitor for the exporter sidecar (spec.metrics). */
+  public readonly podMonitor?: ApiObject;
+  /** The alerts (spec.metrics, alerts enabled). */
+  public readonly prometheusRule?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RedisInstanceProps) {
     super(scope, id);
@@ -104,6 +108,8 @@ export class RedisInstance extends Construct {
     this.statefulSet = new ApiObject(this, 'stateful-set', rendered.statefulSet as any);
     if (rendered.podDisruptionBudget) this.podDisruptionBudget = new ApiObject(this, 'pdb', rendered.podDisruptionBudget as any);
     if (rendered.networkPolicy) this.networkPolicy = new ApiObject(this, 'network-policy', rendered.networkPolicy as any);
+    if (rendered.podMonitor) this.podMonitor = new ApiObject(this, 'pod-monitor', rendered.podMonitor as any);
+    if (rendered.prometheusRule) this.prometheusRule = new ApiObject(this, 'prometheus-rule', rendered.prometheusRule as any);
   }
 
   private validate(id: string, props: RedisInstanceProps): ResolvedRedisInstance {
@@ -120,7 +126,8 @@ export class RedisInstance extends Construct {
 
   /** The instance's API objects, in apply order. */
   public get apiObjects(): ApiObject[] {
-    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget, this.networkPolicy]
+    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget, this.networkPolicy,
+      this.podMonitor, this.prometheusRule]
       .filter((o): o is ApiObject => o !== undefined);
   }
 }
@@ -145,5 +152,17 @@ function toImportedSpec(spec: ResolvedRedisInstanceSpec): crd.RedisInstanceSpec 
     ...(Object.keys(spec.config).length > 0 ? { config: { ...spec.config } } : {}),
     ...(spec.auth ? { auth: { ...spec.auth } } : {}),
     networkPolicy: structuredClone(spec.networkPolicy) as crd.RedisInstanceSpecNetworkPolicy,
+    ...(spec.metrics ? { metrics: importedMetrics(spec.metrics) } : {}),
   };
+}
+
+function importedMetrics(metrics: NonNullable<ResolvedRedisInstanceSpec['metrics']>): crd.RedisInstanceSpecMetrics {
+  const quantities = (values: Readonly<Record<string, string | number>> | undefined) => values && Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, typeof v === 'number'
+      ? crd.RedisInstanceSpecMetricsResourcesLimits.fromNumber(v) : crd.RedisInstanceSpecMetricsResourcesLimits.fromString(v)]));
+  const { limits, requests } = metrics.resources;
+  return {
+    ...structuredClone(metrics),
+    resources: { ...(limits ? { limits: quantities(limits) } : {}), ...(requests ? { requests: quantities(requests) as any } : {}) },
+  } as crd.RedisInstanceSpecMetrics;
 }

@@ -9,6 +9,10 @@ import {
 } from '../redis-conf/render';
 import { derivedMemoryConfig } from '../redis-conf/memory';
 import { renderNetworkPolicy, type NetworkPolicy } from './network-policy';
+import {
+  METRICS_PORT, METRICS_PORT_NAME, metricsOf, renderExporterContainer, renderPodMonitor, renderPrometheusRule,
+  type PodMonitor, type PrometheusRule,
+} from './metrics';
 
 /**
  * Pure builders: one ResolvedRedisInstance in, the Kubernetes objects that run it out.
@@ -288,7 +292,10 @@ export function renderHeadlessService(instance: ResolvedRedisInstance): V1Servic
     spec: {
       clusterIP: 'None',
       selector: selectorLabels(instance.name),
-      ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }],
+      ports: [
+        { name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' },
+        ...(metricsOf(instance) ? [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: 'TCP' }] : []),
+      ],
     },
   };
 }
@@ -377,7 +384,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
         seccompProfile: { type: 'RuntimeDefault' },
       },
       initContainers: [init],
-      containers: [redis],
+      containers: [redis, ...optionalList(renderExporterContainer(instance, containerSecurityContext))],
       volumes: [
         { name: 'config', configMap: { name } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
@@ -431,6 +438,10 @@ export interface RenderedInstance {
   readonly podDisruptionBudget?: V1PodDisruptionBudget;
   /** spec.networkPolicy.enabled (the default) only. */
   readonly networkPolicy?: NetworkPolicy;
+  /** With spec.metrics. */
+  readonly podMonitor?: PodMonitor;
+  /** With spec.metrics (alerts enabled, the default). */
+  readonly prometheusRule?: PrometheusRule;
 }
 
 export function renderInstance(instance: ResolvedRedisInstance): RenderedInstance {
@@ -443,7 +454,11 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     ...(replicated ? { primaryService: renderPrimaryService(instance) } : {}),
     statefulSet: renderStatefulSet(instance, redisConf),
     ...(replicated ? { podDisruptionBudget: renderPodDisruptionBudget(instance) } : {}),
-    ...optional('networkPolicy', renderNetworkPolicy(instance, selectorLabels(instance.name), childMetadata(instance).labels)),
+    ...optional('networkPolicy', renderNetworkPolicy(instance, selectorLabels(instance.name), childMetadata(instance).labels, {
+      ...(metricsOf(instance) ? { metricsPort: METRICS_PORT } : {}),
+    })),
+    ...optional('podMonitor', renderPodMonitor(instance, selectorLabels(instance.name), childMetadata(instance).labels, INSTANCE_LABEL)),
+    ...optional('prometheusRule', renderPrometheusRule(instance, childMetadata(instance).labels)),
   };
 }
 
@@ -452,11 +467,16 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [k in K]
   return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
 }
 
+/** `[value]`, or nothing when value is undefined. */
+function optionalList<V>(value: V | undefined): V[] {
+  return value === undefined ? [] : [value];
+}
+
 /** The rendered objects as a list, in apply order. */
 export function renderedObjects(rendered: RenderedInstance): object[] {
   return [
     rendered.instance, rendered.configMap, rendered.service, rendered.primaryService, rendered.statefulSet, rendered.podDisruptionBudget,
-    rendered.networkPolicy,
+    rendered.networkPolicy, rendered.podMonitor, rendered.prometheusRule,
   ]
     .filter((o): o is NonNullable<typeof o> => o !== undefined);
 }

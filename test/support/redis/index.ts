@@ -23,6 +23,10 @@
  *    the redis container's env, and its timeoutSeconds.
  * 5. `stop()` runs the exec preStop hook if there is one, then sends SIGTERM, as the kubelet
  *    does (SIGKILL after 10 s instead of terminationGracePeriodSeconds).
+ * 6. `startSidecar(name)` starts another container of the pod (the exporter `metrics`) with
+ *    its rendered command and env (Secret keys from `secrets`, or the call's own `secrets`
+ *    to try a wrong password), and waits until its HTTP port answers `/health`;
+ *    `get(path)` scrapes it.
  *
  * The only differences from a pod, each done by a small function in seam.ts that changes
  * exactly what it names and throws if it is not there:
@@ -42,6 +46,12 @@
  * - Cluster DNS: the init container's PRIMARY_HOST must be pod 0's stable name
  *   `<statefulset>-0.<serviceName>.<namespace>.svc` and resolves to 127.0.0.1;
  *   PRIMARY_PORT must be the container port and becomes pod 0's port here.
+ * - Sidecars (remapImageCommand, remapExporterEnv): the exporter image's entrypoint
+ *   `/redis_exporter` runs Debian's `prometheus-redis-exporter` ($REDIS_EXPORTER, else on
+ *   PATH); its REDIS_ADDR must be `redis[s]://localhost:<container port>` and points at
+ *   the pod's port, REDIS_EXPORTER_WEB_LISTEN_ADDRESS must be `:<its container port>` and
+ *   becomes `127.0.0.1:<free port>`, and REDIS_EXPORTER_TLS_*_FILE paths map like any
+ *   path on a mount. Nothing else in its env changes.
  * - Working directory: a container's `workingDir` maps like any path on a mount; without
  *   one, redis runs in the data folder (the official images' WORKDIR is /data).
  * - Binaries: PATH starts with a per-pod bin folder where `redis-server` and `redis-cli`

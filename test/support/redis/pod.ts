@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import { findExecutable, redisBinaries, type RedisBinaries } from './binaries';
 import { requireProgram } from '../programs';
 import {
   configMapFiles, containerPort, dataVolumeName, hostPath, mountTable, podName, podSpec, primaryDnsName, redisContainer,
-  remapCommandPaths, remapDataDirEnv, remapPrimaryEnv, remapProbeCommand, remapRedisConf, resolveEnv, type RenderedPodSource, type Secrets,
+  remapCommandPaths, remapDataDirEnv, remapExporterEnv, remapImageCommand, remapPrimaryEnv, remapProbeCommand, remapRedisConf, resolveEnv,
+  type RenderedPodSource, type Secrets,
 } from './seam';
 
 /** PATH inside our "containers": the harness's bin folder first, then the usual system folders. */
@@ -98,6 +100,26 @@ export interface RedisPod {
   stop(signal?: NodeJS.Signals): Promise<StopResult>;
   /** Run the rendered readiness or liveness command against this pod, as the kubelet would. */
   runProbe(kind: 'readiness' | 'liveness', options?: { readonly env?: Readonly<Record<string, string>> }): Promise<ProbeResult>;
+  /**
+   * Start a sidecar container of the pod (e.g. the exporter `metrics`) with its rendered
+   * command and env, through the seam (remapImageCommand, remapExporterEnv), and wait
+   * until its HTTP port answers. `secrets` overrides the pod's for this container.
+   */
+  startSidecar(container: string, options?: { readonly secrets?: Secrets }): Promise<Sidecar>;
+}
+
+/** A sidecar container running on this machine. */
+export interface Sidecar {
+  readonly name: string;
+  readonly pid: number;
+  /** The port its HTTP listener uses here, on 127.0.0.1. */
+  readonly port: number;
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  logs(): string;
+  /** GET `path` on the sidecar: status and body. */
+  get(path: string): Promise<{ readonly status: number; readonly body: string }>;
+  stop(): Promise<StopResult>;
 }
 
 /** The init container failed: the kubelet would not start the redis container. */
@@ -256,6 +278,20 @@ function runToCompletion(argv: readonly string[], env: Record<string, string>, c
       live.delete(child);
       resolve({ exitCode: timedOut ? null : code, stdout, stderr });
     });
+  });
+}
+
+/** GET http://127.0.0.1:<port><path>: status and body (rejects when nothing answers). */
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -431,6 +467,35 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
         // The kubelet runs preStop, then sends SIGTERM (SIGKILL after the grace period; 10 s here).
         if (signal === 'SIGTERM' && preStop?.exec?.command && !exited(child)) await runExec(preStop.exec.command, grace);
         return killAndWait(child, signal, 10_000);
+      },
+      startSidecar: async (containerName, sidecarOptions = {}) => {
+        const container = spec.containers.find((c) => c.name === containerName);
+        if (!container || container.name === redis.name) throw new Error(`the pod has no sidecar container "${containerName}"`);
+        const mounts = mountTable(container.volumeMounts, volumeDirs);
+        const httpPort = container.ports?.[0]?.containerPort;
+        if (!httpPort) throw new Error(`sidecar ${containerName} has no port`);
+        const hostPort = await freePort();
+        const env = remapExporterEnv(resolveEnv(container.env, { name, namespace, secrets: sidecarOptions.secrets ?? secrets }), {
+          containerPort: cport, port: finalPort, metricsContainerPort: httpPort, metricsPort: hostPort, mounts,
+        });
+        const sidecarArgv = [...remapImageCommand(container.command, (program, envVar) => requireProgram(process.env[envVar] || program)), ...(container.args ?? [])];
+        const proc = spawn(sidecarArgv[0], sidecarArgv.slice(1), { env: { ...baseEnv, ...env }, cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        live.add(proc);
+        let out = '';
+        proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+        proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+        const get = (path: string) => httpGet(hostPort, path);
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          if (exited(proc)) throw new Error(`sidecar ${containerName} of pod ${name} exited with ${proc.exitCode ?? proc.signalCode}:\n${out}`);
+          if (await get('/health').then(() => true, () => false)) break;
+          if (Date.now() > deadline) throw new Error(`sidecar ${containerName} of pod ${name} did not answer HTTP within 10 s:\n${out}`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        return {
+          name: containerName, pid: proc.pid!, port: hostPort, argv: sidecarArgv, env,
+          logs: () => out, get, stop: () => killAndWait(proc, 'SIGTERM', 5_000),
+        };
       },
       runProbe: async (kind, probeOptions = {}) => {
         const probe = kind === 'readiness' ? redis.readinessProbe : redis.livenessProbe;

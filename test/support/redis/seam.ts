@@ -204,3 +204,46 @@ export function secretsFor(sts: V1StatefulSet, value: string): Record<string, Re
   }
   return out;
 }
+
+/**
+ * Programs the images' commands name by absolute path, and what runs them here: the
+ * exporter image's entrypoint `/redis_exporter` is Debian's `prometheus-redis-exporter`
+ * ($REDIS_EXPORTER, else on PATH).
+ */
+export const IMAGE_PROGRAMS: Readonly<Record<string, { readonly program: string; readonly envVar: string }>> = {
+  '/redis_exporter': { program: 'prometheus-redis-exporter', envVar: 'REDIS_EXPORTER' },
+};
+
+/** A sidecar's command with the image's program mapped to this machine's (see IMAGE_PROGRAMS); nothing else changes. */
+export function remapImageCommand(command: readonly string[] | undefined, find: (program: string, envVar: string) => string): string[] {
+  const [program, ...rest] = command ?? [];
+  const known = program === undefined ? undefined : IMAGE_PROGRAMS[program];
+  if (!known) throw new Error(`the test harness does not know the program ${JSON.stringify(program)} of this sidecar (known: ${Object.keys(IMAGE_PROGRAMS).join(', ')})`);
+  return [find(known.program, known.envVar), ...rest];
+}
+
+/**
+ * The exporter sidecar's env, as it runs here: exactly these variables change.
+ * - REDIS_ADDR must be `redis://localhost:<container port>` (or `rediss://`) → this pod's port;
+ * - REDIS_EXPORTER_WEB_LISTEN_ADDRESS must be `:<its metrics container port>` → `127.0.0.1:<free port>`
+ *   (a test exporter is not reachable from the network);
+ * - REDIS_EXPORTER_TLS_*_FILE: container paths → the files on this machine (on the container's mounts).
+ */
+export function remapExporterEnv(env: Readonly<Record<string, string>>, to: {
+  readonly containerPort: number; readonly port: number;
+  readonly metricsContainerPort: number; readonly metricsPort: number;
+  readonly mounts: readonly Mount[];
+}): Record<string, string> {
+  const out = { ...env };
+  const addr = /^(rediss?):\/\/localhost:(\d+)$/.exec(env.REDIS_ADDR ?? '');
+  if (!addr || Number(addr[2]) !== to.containerPort) {
+    throw new Error(`REDIS_ADDR is ${JSON.stringify(env.REDIS_ADDR)}, not redis[s]://localhost:${to.containerPort}`);
+  }
+  out.REDIS_ADDR = `${addr[1]}://localhost:${to.port}`;
+  if (env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS !== `:${to.metricsContainerPort}`) {
+    throw new Error(`REDIS_EXPORTER_WEB_LISTEN_ADDRESS is ${JSON.stringify(env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS)}, not ":${to.metricsContainerPort}"`);
+  }
+  out.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `127.0.0.1:${to.metricsPort}`;
+  for (const key of Object.keys(env).filter((k) => /^REDIS_EXPORTER_TLS_.*_FILE$/.test(k))) out[key] = hostPath(to.mounts, env[key]);
+  return out;
+}
