@@ -152,6 +152,13 @@ export interface RedisInstanceSpec {
    * @schema RedisInstanceSpec#metrics
    */
   readonly metrics?: RedisInstanceSpecMetrics;
+
+  /**
+   * TLS on the Redis port (6379), for clients, replication, probes and the exporter. The certificate comes from a kubernetes.io/tls Secret with ca.crt (secretName), or from a cert-manager Certificate rendered for the instance's DNS names (issuerRef). Plain TCP is refused unless allowPlaintext. Absent means no TLS.
+   *
+   * @schema RedisInstanceSpec#tls
+   */
+  readonly tls?: RedisInstanceSpecTls;
 }
 
 /**
@@ -169,6 +176,7 @@ export function toJson_RedisInstanceSpec(obj: RedisInstanceSpec | undefined): Re
     'auth': toJson_RedisInstanceSpecAuth(obj.auth),
     'networkPolicy': toJson_RedisInstanceSpecNetworkPolicy(obj.networkPolicy),
     'metrics': toJson_RedisInstanceSpecMetrics(obj.metrics),
+    'tls': toJson_RedisInstanceSpecTls(obj.tls),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -404,6 +412,66 @@ export function toJson_RedisInstanceSpecMetrics(obj: RedisInstanceSpecMetrics | 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * TLS on the Redis port (6379), for clients, replication, probes and the exporter. The certificate comes from a kubernetes.io/tls Secret with ca.crt (secretName), or from a cert-manager Certificate rendered for the instance's DNS names (issuerRef). Plain TCP is refused unless allowPlaintext. Absent means no TLS.
+ *
+ * @schema RedisInstanceSpecTls
+ */
+export interface RedisInstanceSpecTls {
+  /**
+   * Set to false to keep the block but serve plain TCP only.
+   *
+   * @schema RedisInstanceSpecTls#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * The Secret with tls.crt, tls.key and ca.crt. With issuerRef it defaults to <name>-tls, which the Certificate writes.
+   *
+   * @schema RedisInstanceSpecTls#secretName
+   */
+  readonly secretName?: string;
+
+  /**
+   * The cert-manager Issuer or ClusterIssuer that signs the instance's Certificate. It must put ca.crt into the Secret (a CA or Vault issuer does; ACME does not).
+   *
+   * @schema RedisInstanceSpecTls#issuerRef
+   */
+  readonly issuerRef?: RedisInstanceSpecTlsIssuerRef;
+
+  /**
+   * Require clients to present a certificate signed by the CA in ca.crt (tls-auth-clients yes).
+   *
+   * @schema RedisInstanceSpecTls#authClients
+   */
+  readonly authClients?: boolean;
+
+  /**
+   * During a migration to TLS, also serve plain TCP on port 6380 (named redis-plain). Remove once every client uses TLS.
+   *
+   * @schema RedisInstanceSpecTls#allowPlaintext
+   */
+  readonly allowPlaintext?: boolean;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecTls' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecTls(obj: RedisInstanceSpecTls | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'secretName': obj.secretName,
+    'issuerRef': toJson_RedisInstanceSpecTlsIssuerRef(obj.issuerRef),
+    'authClients': obj.authClients,
+    'allowPlaintext': obj.allowPlaintext,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema RedisInstanceSpecResourcesLimits
  */
 export class RedisInstanceSpecResourcesLimits {
@@ -554,6 +622,44 @@ export function toJson_RedisInstanceSpecMetricsAlerts(obj: RedisInstanceSpecMetr
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * The cert-manager Issuer or ClusterIssuer that signs the instance's Certificate. It must put ca.crt into the Secret (a CA or Vault issuer does; ACME does not).
+ *
+ * @schema RedisInstanceSpecTlsIssuerRef
+ */
+export interface RedisInstanceSpecTlsIssuerRef {
+  /**
+   * @schema RedisInstanceSpecTlsIssuerRef#name
+   */
+  readonly name: string;
+
+  /**
+   * @schema RedisInstanceSpecTlsIssuerRef#kind
+   */
+  readonly kind?: RedisInstanceSpecTlsIssuerRefKind;
+
+  /**
+   * @schema RedisInstanceSpecTlsIssuerRef#group
+   */
+  readonly group?: string;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecTlsIssuerRef' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecTlsIssuerRef(obj: RedisInstanceSpecTlsIssuerRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'kind': obj.kind,
+    'group': obj.group,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelector
  */
 export interface RedisInstanceSpecNetworkPolicyFromNamespaceSelector {
@@ -639,6 +745,16 @@ export class RedisInstanceSpecMetricsResourcesRequests {
   }
   private constructor(public readonly value: number | string) {
   }
+}
+
+/**
+ * @schema RedisInstanceSpecTlsIssuerRefKind
+ */
+export enum RedisInstanceSpecTlsIssuerRefKind {
+  /** Issuer */
+  ISSUER = "Issuer",
+  /** ClusterIssuer */
+  CLUSTER_ISSUER = "ClusterIssuer",
 }
 
 /**

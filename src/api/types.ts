@@ -119,6 +119,34 @@ export interface RedisMetricsSpec {
   readonly alerts?: RedisAlertsSpec;
 }
 
+export interface RedisTlsSpec {
+  /**
+   * Serve TLS (the block's presence turns it on).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * The kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt.
+   * @default - `<name>-tls` with issuerRef (the Certificate writes it); required otherwise
+   */
+  readonly secretName?: string;
+  /**
+   * cert-manager issuer: a Certificate for the instance's DNS names is rendered.
+   * @default - no Certificate (secretName must exist)
+   */
+  readonly issuerRef?: { readonly name: string; readonly kind?: 'Issuer' | 'ClusterIssuer'; readonly group?: string };
+  /**
+   * Require client certificates signed by ca.crt.
+   * @default false
+   */
+  readonly authClients?: boolean;
+  /**
+   * Also serve plain TCP on port 6380 while clients move to TLS.
+   * @default false
+   */
+  readonly allowPlaintext?: boolean;
+}
+
 /** `spec` of a RedisInstance, as written by a user. */
 export interface RedisInstanceSpec {
   /** Container image with redis-server, redis-cli and sh, e.g. `redis:7.2.4-alpine`. */
@@ -158,6 +186,11 @@ export interface RedisInstanceSpec {
    * @default - no metrics
    */
   readonly metrics?: RedisMetricsSpec;
+  /**
+   * TLS for clients, replication, probes and the exporter.
+   * @default - plain TCP
+   */
+  readonly tls?: RedisTlsSpec;
 }
 
 /** A spec with every default resolved: what the renderer works from. */
@@ -181,6 +214,13 @@ export interface ResolvedRedisInstanceSpec {
     readonly labels?: Readonly<Record<string, string>>;
     readonly interval: string;
     readonly alerts: Required<RedisAlertsSpec>;
+  };
+  readonly tls?: {
+    readonly enabled: boolean;
+    readonly secretName?: string;
+    readonly issuerRef?: { readonly name: string; readonly kind: 'Issuer' | 'ClusterIssuer'; readonly group: string };
+    readonly authClients: boolean;
+    readonly allowPlaintext: boolean;
   };
 }
 

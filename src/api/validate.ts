@@ -4,6 +4,7 @@ import { isQuantity, parseQuantity } from './quantity';
 import { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from '../redis-conf/render';
 import { maxmemoryIssues, memoryWarnings } from '../redis-conf/memory';
 import { networkPolicyIssues } from './selectors';
+import { tlsIssues } from '../render/tls';
 import {
   API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
@@ -229,6 +230,7 @@ function semanticIssues(spec: any): Array<{ path: FieldPath; message: string }> 
   }
   out.push(...maxmemoryIssues(spec));
   out.push(...networkPolicyIssues(spec));
+  out.push(...tlsIssues(spec));
   return out;
 }
 
@@ -352,6 +354,7 @@ function resolvedSpec(spec: any): ResolvedRedisInstanceSpec {
     ...(spec.auth ? { auth: spec.auth } : {}),
     networkPolicy: spec.networkPolicy,
     ...(spec.metrics ? { metrics: spec.metrics } : {}),
+    ...(spec.tls ? { tls: spec.tls } : {}),
   };
 }
 

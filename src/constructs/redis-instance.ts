@@ -81,6 +81,8 @@ export class RedisInstance extends Construct {
   public readonly podDisruptionBudget?: ApiObject;
   /** Who may connect (spec.networkPolicy.enabled, the default). */
   public readonly networkPolicy?: ApiObject;
+  /** cert-manager's Certificate for the TLS Secret (spec.tls.issuerRef). */
+  public readonly certificate?: ApiObject;
   /** The Prometheus Operator's PodMonitor for the exporter sidecar (spec.metrics). */
   public readonly podMonitor?: ApiObject;
   /** The alerts (spec.metrics, alerts enabled). */
@@ -107,6 +109,7 @@ export class RedisInstance extends Construct {
     if (rendered.primaryService) this.primaryService = new ApiObject(this, 'primary-service', rendered.primaryService as any);
     this.statefulSet = new ApiObject(this, 'stateful-set', rendered.statefulSet as any);
     if (rendered.podDisruptionBudget) this.podDisruptionBudget = new ApiObject(this, 'pdb', rendered.podDisruptionBudget as any);
+    if (rendered.certificate) this.certificate = new ApiObject(this, 'certificate', rendered.certificate as any);
     if (rendered.networkPolicy) this.networkPolicy = new ApiObject(this, 'network-policy', rendered.networkPolicy as any);
     if (rendered.podMonitor) this.podMonitor = new ApiObject(this, 'pod-monitor', rendered.podMonitor as any);
     if (rendered.prometheusRule) this.prometheusRule = new ApiObject(this, 'prometheus-rule', rendered.prometheusRule as any);
@@ -126,8 +129,8 @@ export class RedisInstance extends Construct {
 
   /** The instance's API objects, in apply order. */
   public get apiObjects(): ApiObject[] {
-    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget, this.networkPolicy,
-      this.podMonitor, this.prometheusRule]
+    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget, this.certificate,
+      this.networkPolicy, this.podMonitor, this.prometheusRule]
       .filter((o): o is ApiObject => o !== undefined);
   }
 }
@@ -153,6 +156,7 @@ function toImportedSpec(spec: ResolvedRedisInstanceSpec): crd.RedisInstanceSpec 
     ...(spec.auth ? { auth: { ...spec.auth } } : {}),
     networkPolicy: structuredClone(spec.networkPolicy) as crd.RedisInstanceSpecNetworkPolicy,
     ...(spec.metrics ? { metrics: importedMetrics(spec.metrics) } : {}),
+    ...(spec.tls ? { tls: structuredClone(spec.tls) as crd.RedisInstanceSpecTls } : {}),
   };
 }
 

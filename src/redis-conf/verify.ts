@@ -27,7 +27,11 @@ import { DEFAULT_REDIS_CONFIG, REDIS_PORT, RUNTIME_CONFIG_FILE } from './render'
  * - `dir /data` → an empty temp dir (Redis `chdir`s there while reading the file);
  * - `include /run/redis/runtime.conf` → an empty temp file (the init container writes the
  *   real one at pod start: `replicaof`, passwords);
- * - `pidfile` in the temp dir, so a user-set `pidfile` never writes outside it.
+ * - `pidfile` in the temp dir, so a user-set `pidfile` never writes outside it;
+ * - with TLS (`tls-port 6379`): `tls-port 0` and `tls-replication no`, and `port <n>` →
+ *   `port 0` whatever n (0, or the plain port of a migration): the check has no
+ *   certificates, and Redis loads the TLS files only when a TLS port, TLS replication or
+ *   TLS cluster bus is on. The other TLS directives are still read and checked.
  *
  * Use the same Redis major version as the image (CI: Debian's `redis-server` package, or
  * `--redis-server PATH`); directives that only exist in a newer Redis are reported as
@@ -112,9 +116,14 @@ interface VerifyPaths {
 
 /** The rendered redis.conf as the check runs it (see the module comment). */
 export function verifyConfLines(redisConf: string, paths: VerifyPaths): string {
+  const lines = redisConf.split('\n');
+  const tls = lines.includes(`tls-port ${REDIS_PORT}`);
+  const plainPort = tls ? lines.find((l) => /^port \d+$/.test(l)) : undefined;
   const remapped = rewriteConfLines(redisConf, [
     [`dir ${DEFAULT_REDIS_CONFIG.dir}`, `dir ${quoteConfArg(paths.dataDir)}`],
-    [`port ${REDIS_PORT}`, 'port 0'],
+    ...(tls
+      ? [[plainPort ?? 'port', 'port 0'], [`tls-port ${REDIS_PORT}`, 'tls-port 0'], ['tls-replication yes', 'tls-replication no']] as const
+      : [[`port ${REDIS_PORT}`, 'port 0']] as const),
     [`include ${RUNTIME_CONFIG_FILE}`, `include ${quoteConfArg(paths.runtimeConf)}`],
   ]);
   return `${remapped}${remapped.endsWith('\n') ? '' : '\n'}${[

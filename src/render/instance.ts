@@ -10,6 +10,10 @@ import {
 import { derivedMemoryConfig } from '../redis-conf/memory';
 import { renderNetworkPolicy, type NetworkPolicy } from './network-policy';
 import {
+  PLAINTEXT_PORT, PLAINTEXT_PORT_NAME, TLS_CA_FILE, TLS_CERT_FILE, TLS_CLI_FLAGS, TLS_KEY_FILE, TLS_VOLUME_MOUNT, renderCertificate,
+  tlsOf, tlsRedisConfig, tlsVolume, type Certificate,
+} from './tls';
+import {
   METRICS_PORT, METRICS_PORT_NAME, metricsOf, renderExporterContainer, renderPodMonitor, renderPrometheusRule,
   type PodMonitor, type PrometheusRule,
 } from './metrics';
@@ -170,19 +174,25 @@ fi
 /** Seconds each step of the AOF migration (load, rewrite, shutdown) may take before the init container fails. */
 export const AOF_MIGRATION_TIMEOUT_SECONDS = 3600;
 
-/** redis-cli against the local server; with auth it reads REDISCLI_AUTH from the env. */
-const CLI = `redis-cli -h 127.0.0.1 -p ${REDIS_PORT}`;
-const PING = `${CLI} ping`;
+/** redis-cli against the local server (with TLS, over TLS); with auth it reads REDISCLI_AUTH from the env. */
+function cli(tls: boolean): string {
+  return `redis-cli ${tls ? `${TLS_CLI_FLAGS} ` : ''}-h 127.0.0.1 -p ${REDIS_PORT}`;
+}
 /**
  * Ready: the server answers PONG (not LOADING, not an auth error, not refused) and is
  * either a primary or a replica whose link to its primary is up: a replica that lost its
  * primary still answers PONG but serves stale data (or none, before its first sync).
  */
-export const READINESS_COMMAND = [
-  'sh', '-c', `cli() { ${CLI} "$@"; }; cli ping | grep -q PONG && cli info replication | grep -Eq '^(role:master|master_link_status:up)'`,
-];
+export function readinessCommand(tls = false): string[] {
+  return ['sh', '-c', `cli() { ${cli(tls)} "$@"; }; cli ping | grep -q PONG && cli info replication | grep -Eq '^(role:master|master_link_status:up)'`];
+}
 /** Alive: the server answers at all, even while loading its dataset or waiting for the primary. */
-export const LIVENESS_COMMAND = ['sh', '-c', `${PING} | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
+export function livenessCommand(tls = false): string[] {
+  return ['sh', '-c', `${cli(tls)} ping | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
+}
+/** The probes without TLS. */
+export const READINESS_COMMAND = readinessCommand();
+export const LIVENESS_COMMAND = livenessCommand();
 
 const containerSecurityContext: V1SecurityContext = {
   allowPrivilegeEscalation: false,
@@ -245,7 +255,15 @@ function probe(command: string[], overrides: Partial<V1Probe>): V1Probe {
  * (maxmemory from the memory limit), overridden by the user's `config`.
  */
 export function instanceRedisConfig(spec: ResolvedRedisInstance['spec']): Record<string, string> {
-  return { ...derivedMemoryConfig(spec), ...spec.config };
+  return { ...derivedMemoryConfig(spec), ...spec.config, ...tlsRedisConfig(spec) };
+}
+
+/** The Service ports clients use: redis (TLS with spec.tls), and plain TCP during a migration to TLS. */
+function clientServicePorts(instance: ResolvedRedisInstance): NonNullable<NonNullable<V1Service['spec']>['ports']> {
+  return [
+    { name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' },
+    ...(tlsOf(instance)?.allowPlaintext ? [{ name: PLAINTEXT_PORT_NAME, port: PLAINTEXT_PORT, targetPort: PLAINTEXT_PORT_NAME, protocol: 'TCP' }] : []),
+  ];
 }
 
 /** The rendered redis.conf of an instance. */
@@ -293,7 +311,7 @@ export function renderHeadlessService(instance: ResolvedRedisInstance): V1Servic
       clusterIP: 'None',
       selector: selectorLabels(instance.name),
       ports: [
-        { name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' },
+        ...clientServicePorts(instance),
         ...(metricsOf(instance) ? [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: 'TCP' }] : []),
       ],
     },
@@ -309,7 +327,7 @@ export function renderPrimaryService(instance: ResolvedRedisInstance): V1Service
     spec: {
       type: 'ClusterIP',
       selector: { ...selectorLabels(instance.name), 'statefulset.kubernetes.io/pod-name': `${instance.name}-0` },
-      ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }],
+      ports: clientServicePorts(instance),
     },
   };
 }
@@ -327,20 +345,25 @@ export function renderPodDisruptionBudget(instance: ResolvedRedisInstance): V1Po
 export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = instanceRedisConf(instance)): V1StatefulSet {
   const { name, spec } = instance;
   const labels = instanceLabels(instance);
+  const tls = tlsOf(instance);
   const redis: V1Container = {
     name: CONTAINER_NAME,
     image: spec.image,
     command: ['redis-server', `${CONFIG_DIR}/${CONFIG_FILE}`],
-    ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
+    ports: [
+      { name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' },
+      ...(tls?.allowPlaintext ? [{ name: PLAINTEXT_PORT_NAME, containerPort: PLAINTEXT_PORT, protocol: 'TCP' }] : []),
+    ],
     ...(spec.auth ? { env: passwordEnv(instance, 'REDISCLI_AUTH') } : {}),
     ...(spec.resources ? { resources: structuredClone(spec.resources) as V1Container['resources'] } : {}),
-    readinessProbe: probe(READINESS_COMMAND, { initialDelaySeconds: 5, periodSeconds: 5 }),
-    livenessProbe: probe(LIVENESS_COMMAND, { initialDelaySeconds: 15, failureThreshold: 6 }),
+    readinessProbe: probe(readinessCommand(!!tls), { initialDelaySeconds: 5, periodSeconds: 5 }),
+    livenessProbe: probe(livenessCommand(!!tls), { initialDelaySeconds: 15, failureThreshold: 6 }),
     securityContext: containerSecurityContext,
     volumeMounts: [
       { name: DATA_VOLUME, mountPath: DATA_DIR },
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
+      ...(tls ? [structuredClone(TLS_VOLUME_MOUNT)] : []),
     ],
   };
   // With AOF on, the init container also converts an RDB-only data volume to AOF
@@ -384,10 +407,13 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
         seccompProfile: { type: 'RuntimeDefault' },
       },
       initContainers: [init],
-      containers: [redis, ...optionalList(renderExporterContainer(instance, containerSecurityContext))],
+      containers: [redis, ...optionalList(renderExporterContainer(instance, containerSecurityContext, tls ? {
+        caFile: TLS_CA_FILE, certFile: TLS_CERT_FILE, keyFile: TLS_KEY_FILE, volumeMount: TLS_VOLUME_MOUNT,
+      } : undefined))],
       volumes: [
         { name: 'config', configMap: { name } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        ...optionalList(tlsVolume(instance)),
       ],
     },
   };
@@ -442,6 +468,8 @@ export interface RenderedInstance {
   readonly podMonitor?: PodMonitor;
   /** With spec.metrics (alerts enabled, the default). */
   readonly prometheusRule?: PrometheusRule;
+  /** With spec.tls.issuerRef: cert-manager writes the TLS Secret. */
+  readonly certificate?: Certificate;
 }
 
 export function renderInstance(instance: ResolvedRedisInstance): RenderedInstance {
@@ -456,9 +484,11 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     ...(replicated ? { podDisruptionBudget: renderPodDisruptionBudget(instance) } : {}),
     ...optional('networkPolicy', renderNetworkPolicy(instance, selectorLabels(instance.name), childMetadata(instance).labels, {
       ...(metricsOf(instance) ? { metricsPort: METRICS_PORT } : {}),
+      ...(tlsOf(instance)?.allowPlaintext ? { extraClientPorts: [PLAINTEXT_PORT] } : {}),
     })),
     ...optional('podMonitor', renderPodMonitor(instance, selectorLabels(instance.name), childMetadata(instance).labels, INSTANCE_LABEL)),
     ...optional('prometheusRule', renderPrometheusRule(instance, childMetadata(instance).labels)),
+    ...optional('certificate', renderCertificate(instance, childMetadata(instance).labels, primaryServiceName(instance.name))),
   };
 }
 
@@ -476,7 +506,7 @@ function optionalList<V>(value: V | undefined): V[] {
 export function renderedObjects(rendered: RenderedInstance): object[] {
   return [
     rendered.instance, rendered.configMap, rendered.service, rendered.primaryService, rendered.statefulSet, rendered.podDisruptionBudget,
-    rendered.networkPolicy, rendered.podMonitor, rendered.prometheusRule,
+    rendered.certificate, rendered.networkPolicy, rendered.podMonitor, rendered.prometheusRule,
   ]
     .filter((o): o is NonNullable<typeof o> => o !== undefined);
 }

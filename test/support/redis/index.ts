@@ -9,7 +9,8 @@
  * RedisPod handle (`port`, `pid`, `dataDir`, `stop(signal = 'SIGTERM')`, `runProbe(kind)`, ...):
  *
  * 1. Volumes: a temp folder per volume; the ConfigMap volume gets each `data` key as a file,
- *    emptyDirs start empty, the data claim is a folder that outlives the process (pass
+ *    a Secret volume each key of that Secret in the `secrets` option (missing: the pod does
+ *    not start, as with the kubelet), emptyDirs start empty, the data claim is a folder that outlives the process (pass
  *    `dataDir` to restart a pod on the same "PersistentVolume"). Every container path the
  *    pod uses must lie on one of its volume mounts, or the harness throws.
  * 2. Init containers, in order: their `command` + `args` verbatim (`sh -c <script>`) with
@@ -33,7 +34,13 @@
  * - Data directory: the line `dir /data` (the data volume's mount path) → the temp data
  *   folder.
  * - Port: the line `port 6379` (the container port named `redis`) → a free port, and
- *   `-p 6379` in each probe and hook command → that port.
+ *   `-p 6379` in each probe and hook command → that port. With TLS (the line
+ *   `tls-port 6379`): that line → the free port instead, `port 0` stays, a migration's
+ *   `port 6380` → a second free port (`plainPort`); the `tls-cert-file`, `tls-key-file`
+ *   and `tls-ca-cert-file` paths, and redis-cli's `--cacert`/`--cert`/`--key` paths in
+ *   probes, map like any path on a mount (the Secret volume). The harness waits for PONG
+ *   over TLS then, with the Secret's CA (chain checked, not the host name, as redis-cli does),
+ *   and gives the PEM files to the test as `tls`.
  * - Listening address: the line `bind 0.0.0.0` → `bind 127.0.0.1`, so that a test server
  *   (protected-mode off, often without a password) is not reachable from the network.
  * - Config, runtime and data paths: paths on volume mounts map to the volume folders: the

@@ -154,27 +154,67 @@ export function remapRedisConf(conf: string, to: {
   readonly dataMountPath: string; readonly dataDir: string;
   readonly containerPort: number; readonly port: number;
   readonly runtimeConf: string;
+  /** With TLS: the free port for a plain `port <n>` line other than `port 0` (a migration's plain port). */
+  readonly plainPort?: number;
+  /** With TLS: a container path on a mount → the file on this machine. */
+  readonly hostPath?: (containerPath: string) => string;
 }): string {
   return rewriteConfLines(conf, [
     [`dir ${to.dataMountPath}`, `dir ${quoteConfArg(to.dataDir)}`],
-    [`port ${to.containerPort}`, `port ${to.port}`],
+    ...tlsConfLines(conf, to),
     ['bind 0.0.0.0', 'bind 127.0.0.1'],
     [`include ${RUNTIME_CONFIG_FILE}`, `include ${quoteConfArg(to.runtimeConf)}`],
   ]);
+}
+
+/** The TLS directives whose argument is a file in the pod. */
+export const TLS_FILE_DIRECTIVES = ['tls-cert-file', 'tls-key-file', 'tls-ca-cert-file'] as const;
+
+/**
+ * The port lines: without TLS `port <container port>` → the free port. With TLS (the line
+ * `tls-port <container port>`): that line → the free port; `port 0` stays (no plain
+ * listener), any other `port <n>` → `plainPort`; and each TLS file directive's path → the
+ * file on this machine.
+ */
+function tlsConfLines(conf: string, to: Parameters<typeof remapRedisConf>[1]): Array<readonly [string, string]> {
+  const lines = conf.split('\n');
+  if (!lines.includes(`tls-port ${to.containerPort}`)) return [[`port ${to.containerPort}`, `port ${to.port}`]];
+  const out: Array<readonly [string, string]> = [[`tls-port ${to.containerPort}`, `tls-port ${to.port}`]];
+  const plain = lines.find((l) => /^port \d+$/.test(l));
+  if (!plain) throw new Error('redis.conf with tls-port has no port line');
+  if (plain !== 'port 0') {
+    if (to.plainPort === undefined) throw new Error(`redis.conf has "${plain}" besides TLS: pass plainPort`);
+    out.push([plain, `port ${to.plainPort}`]);
+  }
+  for (const directive of TLS_FILE_DIRECTIVES) {
+    const line = lines.find((l) => l.startsWith(`${directive} `));
+    if (!line) throw new Error(`redis.conf with tls-port has no ${directive}`);
+    if (!to.hostPath) throw new Error('redis.conf has TLS files: pass hostPath');
+    out.push([line, `${directive} ${quoteConfArg(to.hostPath(line.slice(directive.length + 1)))}`]);
+  }
+  return out;
 }
 
 /**
  * A probe's exec command with `-p <container port>` (exactly once) pointed at `port`.
  * Only `sh -c <script>` commands are expected.
  */
-export function remapProbeCommand(command: readonly string[] | undefined, containerPort: number, port: number): string[] {
+export function remapProbeCommand(
+  command: readonly string[] | undefined, containerPort: number, port: number, hostPathOf?: (containerPath: string) => string,
+): string[] {
   if (!command || command.length !== 3 || command[0] !== 'sh' || command[1] !== '-c') {
     throw new Error(`expected a probe command ["sh", "-c", script], got ${JSON.stringify(command)}`);
   }
   const flag = new RegExp(`(^|\\s)-p ${containerPort}(?=\\s|$)`, 'g');
   const found = command[2].match(flag)?.length ?? 0;
   if (found !== 1) throw new Error(`expected "-p ${containerPort}" once in the probe command, found it ${found} times: ${command[2]}`);
-  return ['sh', '-c', command[2].replace(flag, `$1-p ${port}`)];
+  let script = command[2].replace(flag, `$1-p ${port}`);
+  // redis-cli's TLS files (--cacert/--cert/--key <path>): each path on a mount → its file here.
+  script = script.replace(/(^|\s)(--(?:cacert|cert|key)) (\/\S+)/g, (_m, pre: string, opt: string, path: string) => {
+    if (!hostPathOf) throw new Error(`the probe command names ${path}: pass the container's mounts`);
+    return `${pre}${opt} '${hostPathOf(path).replace(/'/g, `'\\''`)}'`;
+  });
+  return ['sh', '-c', script];
 }
 
 /**
