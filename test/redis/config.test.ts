@@ -5,7 +5,7 @@ import { DEFAULT_REDIS_CONFIG } from '../../src/redis-conf/render';
 import {
   cleanupRedisPods, configGet, connect, makeTempDir, redisBinaries, renderSpec, secretsFor, shippedInstances, startRedisPod,
 } from '../support/redis';
-import { issue, makeCa, tlsSecret } from '../support/tls';
+import { tlsSecretsFor } from '../support/tls';
 
 /**
  * The rendered redis.conf starts a real redis-server, and the server runs with the values
@@ -50,11 +50,9 @@ describe('the shipped examples', () => {
       const password = 'example password "with" \\ specials';
       const auth = example.redisInstance.spec.auth !== undefined;
       // With spec.tls: a certificate from a CA made with openssl, in the Secret the pod mounts.
-      const tlsVolume = example.statefulSet.spec!.template.spec!.volumes!.find((v) => v.secret);
-      const ca = tlsVolume ? makeCa(makeTempDir('redis-ca-'), 'ca') : undefined;
-      const tlsSecrets = ca ? { [tlsVolume!.secret!.secretName!]: tlsSecret(ca, issue(ca, 'pod', ['localhost'])) } : {};
+      const tlsSecrets = tlsSecretsFor(example.statefulSet, makeTempDir('redis-ca-'));
       const pod = await startRedisPod(example, 0, { secrets: { ...secretsFor(example.statefulSet, password), ...tlsSecrets } });
-      const client = await connect(pod, { ...(auth ? { password } : {}), ...(ca ? { tls: { ca: ca.cert } } : {}) });
+      const client = await connect(pod, { ...(auth ? { password } : {}), ...(pod.tls ? { tls: pod.tls } : {}) });
       const config = example.redisInstance.spec.config ?? {};
       for (const [key, value] of Object.entries(config)) {
         expect.soft(sortedIfFlags(key, await configGet(client, key)), key).toBe(asConfigGet(key, value));

@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
-import { cleanupRedisPods, configGet, connect, renderSpec, shippedInstances, startRedisPod } from '../support/redis';
+import { cleanupRedisPods, configGet, connect, makeTempDir, renderSpec, shippedInstances, startRedisPod } from '../support/redis';
+import { tlsSecretsFor } from '../support/tls';
 
 /** maxmemory sized from the memory limit is what a real redis-server runs with. */
 
@@ -20,8 +21,8 @@ it.each([
 it('the shipped web/cache (limit 128Mi, no maxmemory) runs with 70% of its limit', async () => {
   const cache = shippedInstances().find((e) => e.instance === 'web/cache')!;
   expect(cache.redisInstance.spec.config?.maxmemory).toBeUndefined();
-  const pod = await startRedisPod(cache, 0);
-  expect(await configGet(await connect(pod), 'maxmemory')).toBe('93952409');
+  const pod = await startRedisPod(cache, 0, { secrets: tlsSecretsFor(cache.statefulSet, makeTempDir('redis-ca-')) });
+  expect(await configGet(await connect(pod, { tls: pod.tls }), 'maxmemory')).toBe('93952409');
 });
 
 it('a user maxmemory wins over the derived one', async () => {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { V1StatefulSet } from '@kubernetes/client-node';
 import { requireProgram } from './programs';
 
 /**
@@ -49,4 +50,16 @@ export function issue(ca: CertificateAuthority, name: string, dnsNames: readonly
 /** The data of a kubernetes.io/tls Secret with ca.crt, as the pod's secret volume shows it. */
 export function tlsSecret(ca: CertificateAuthority, leaf: { readonly cert: string; readonly key: string }): Record<string, string> {
   return { 'tls.crt': leaf.cert, 'tls.key': leaf.key, 'ca.crt': ca.cert };
+}
+
+/**
+ * For every Secret volume of a pod template (spec.tls): a CA made here and a certificate it
+ * signs for `localhost`, as the Secret's data. Pass them in `secrets`; the pod's `tls`
+ * then holds the CA for clients.
+ */
+export function tlsSecretsFor(sts: V1StatefulSet, dir: string): Record<string, Record<string, string>> {
+  const volumes = (sts.spec?.template.spec?.volumes ?? []).filter((v) => v.secret?.secretName);
+  if (volumes.length === 0) return {};
+  const ca = makeCa(dir, 'pod-ca');
+  return Object.fromEntries(volumes.map((v) => [v.secret!.secretName!, tlsSecret(ca, issue(ca, v.secret!.secretName!, ['localhost']))]));
 }
