@@ -14,6 +14,10 @@ export {
 } from './api/validate';
 export * from './redis-conf/render';
 export * from './render/instance';
+export * from './render/network-policy';
+export * from './render/metrics';
+export * from './render/tls';
+export * from './redis-conf/memory';
 export * from './constructs/redis-instance';
 export * from './constructs/crd';
 export * from './synth';
