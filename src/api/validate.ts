@@ -5,6 +5,7 @@ import { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from '../redis-conf/render';
 import { maxmemoryIssues, memoryWarnings } from '../redis-conf/memory';
 import { networkPolicyIssues } from './selectors';
 import { tlsIssues } from '../render/tls';
+import { metricsIssues } from '../render/metrics';
 import {
   API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
@@ -231,6 +232,7 @@ function semanticIssues(spec: any): Array<{ path: FieldPath; message: string }> 
   out.push(...maxmemoryIssues(spec));
   out.push(...networkPolicyIssues(spec));
   out.push(...tlsIssues(spec));
+  out.push(...metricsIssues(spec));
   return out;
 }
 

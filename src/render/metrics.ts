@@ -1,5 +1,6 @@
 import type { V1Container, V1EnvVar, V1ObjectMeta, V1SecurityContext, V1VolumeMount } from '@kubernetes/client-node';
 import type { ResolvedRedisInstance } from '../api/types';
+import { isQuantity, parseQuantity } from '../api/quantity';
 import { REDIS_PORT } from '../redis-conf/render';
 
 /**
@@ -243,4 +244,24 @@ export function renderPrometheusRule(instance: ResolvedRedisInstance, labels: Re
       }],
     },
   };
+}
+
+/** What the apiserver would refuse in the sidecar's resources: a request above its limit, a negative amount. */
+export function metricsIssues(spec: any): Array<{ path: ReadonlyArray<string>; message: string }> {
+  const resources = spec?.metrics?.resources;
+  const out: Array<{ path: ReadonlyArray<string>; message: string }> = [];
+  for (const kind of ['limits', 'requests'] as const) {
+    for (const [name, value] of Object.entries<any>(resources?.[kind] ?? {})) {
+      if (isQuantity(value) && (parseQuantity(value) ?? 0n) < 0n) {
+        out.push({ path: ['spec', 'metrics', 'resources', kind, name], message: `must not be negative, got ${JSON.stringify(value)}` });
+      }
+    }
+  }
+  for (const [name, request] of Object.entries<any>(resources?.requests ?? {})) {
+    const limit = resources?.limits?.[name];
+    if (limit !== undefined && isQuantity(limit) && isQuantity(request) && (parseQuantity(request) ?? 0n) > (parseQuantity(limit) ?? 0n)) {
+      out.push({ path: ['spec', 'metrics', 'resources', 'requests', name], message: `must be less than or equal to the ${name} limit (${limit}), got ${JSON.stringify(request)}` });
+    }
+  }
+  return out;
 }

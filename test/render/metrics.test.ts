@@ -124,5 +124,13 @@ describe('metrics', () => {
     expect(result.issues.map((i) => i.path).sort()).toEqual([
       'spec.metrics.alerts.evictedKeysPerSecond', 'spec.metrics.alerts.memoryUsedPercent', 'spec.metrics.interval', 'spec.metrics.labels.release',
     ]);
+    const resources = validateRedisInstance({
+      apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata: { name: 'cache', namespace: 'web' },
+      spec: { image: 'redis:7.2.4', metrics: { resources: { requests: { memory: '128Mi', cpu: '-1' }, limits: { memory: '64Mi' } } } },
+    });
+    expect(resources.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'spec.metrics.resources.requests.cpu: must not be negative, got "-1"',
+      'spec.metrics.resources.requests.memory: must be less than or equal to the memory limit (64Mi), got "128Mi"',
+    ]);
   });
 });
