@@ -251,8 +251,9 @@ function probe(command: string[], overrides: Partial<V1Probe>): V1Probe {
 }
 
 /**
- * The redis.conf directives of an instance: what redis-gitops derives from the spec
- * (maxmemory from the memory limit), overridden by the user's `config`.
+ * The redis.conf directives of an instance: maxmemory derived from the memory limit,
+ * overridden by the user's `config`, then the TLS directives of spec.tls (which `config`
+ * may not set; they replace the default `port 6379`).
  */
 export function instanceRedisConfig(spec: ResolvedRedisInstance['spec']): Record<string, string> {
   return { ...derivedMemoryConfig(spec), ...spec.config, ...tlsRedisConfig(spec) };
