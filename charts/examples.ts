@@ -4,7 +4,8 @@ import { RedisInstance } from '../src';
 /**
  * Instances defined in TypeScript. A replicated Redis with a password: pod 0 is the
  * primary (write through `sessions-primary`), pods 1 and 2 replicate from it, and the
- * password is read from the Secret `sessions-redis-auth` at run time.
+ * password is read from the Secret `sessions-redis-auth` at run time. Metrics and alerts
+ * for the Prometheus Operator.
  */
 export function defineExamples(app: App): void {
   const chart = new Chart(app, 'examples');
@@ -20,5 +21,8 @@ export function defineExamples(app: App): void {
     storage: { size: '5Gi', storageClassName: 'standard' },
     config: { 'maxmemory': '400mb', 'maxmemory-policy': 'volatile-lru' },
     auth: { secretName: 'sessions-redis-auth', secretKey: 'password' },
+    // redis_exporter sidecar, PodMonitor and PrometheusRule; the label is the one
+    // kube-prometheus-stack's Prometheus selects PodMonitors and rules by.
+    metrics: { labels: { release: 'kube-prometheus-stack' }, alerts: { memoryUsedPercent: 85 } },
   });
 }

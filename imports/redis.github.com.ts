@@ -138,6 +138,27 @@ export interface RedisInstanceSpec {
    * @schema RedisInstanceSpec#auth
    */
   readonly auth?: RedisInstanceSpecAuth;
+
+  /**
+   * A NetworkPolicy for the instance's pods (on by default). Ingress to the Redis port only from the instance's own pods, from pods in its namespace labelled redis.github.com/client-<name>: "true", and from the peers in `from`; to the metrics port only from metricsNamespace. Egress is unrestricted unless restrictEgress is set.
+   *
+   * @schema RedisInstanceSpec#networkPolicy
+   */
+  readonly networkPolicy?: RedisInstanceSpecNetworkPolicy;
+
+  /**
+   * Prometheus metrics: a redis_exporter sidecar in each pod (port "metrics", 9121, also on the headless Service), a PodMonitor and a PrometheusRule for the Prometheus Operator. Absent means no metrics.
+   *
+   * @schema RedisInstanceSpec#metrics
+   */
+  readonly metrics?: RedisInstanceSpecMetrics;
+
+  /**
+   * TLS on the Redis port (6379), for clients, replication, probes and the exporter. The certificate comes from a kubernetes.io/tls Secret with ca.crt (secretName), or from a cert-manager Certificate rendered for the instance's DNS names (issuerRef). Plain TCP is refused unless allowPlaintext. Absent means no TLS.
+   *
+   * @schema RedisInstanceSpec#tls
+   */
+  readonly tls?: RedisInstanceSpecTls;
 }
 
 /**
@@ -153,6 +174,9 @@ export function toJson_RedisInstanceSpec(obj: RedisInstanceSpec | undefined): Re
     'storage': toJson_RedisInstanceSpecStorage(obj.storage),
     'config': ((obj.config) === undefined) ? undefined : (Object.entries(obj.config).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'auth': toJson_RedisInstanceSpecAuth(obj.auth),
+    'networkPolicy': toJson_RedisInstanceSpecNetworkPolicy(obj.networkPolicy),
+    'metrics': toJson_RedisInstanceSpecMetrics(obj.metrics),
+    'tls': toJson_RedisInstanceSpecTls(obj.tls),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -268,6 +292,186 @@ export function toJson_RedisInstanceSpecAuth(obj: RedisInstanceSpecAuth | undefi
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * A NetworkPolicy for the instance's pods (on by default). Ingress to the Redis port only from the instance's own pods, from pods in its namespace labelled redis.github.com/client-<name>: "true", and from the peers in `from`; to the metrics port only from metricsNamespace. Egress is unrestricted unless restrictEgress is set.
+ *
+ * @schema RedisInstanceSpecNetworkPolicy
+ */
+export interface RedisInstanceSpecNetworkPolicy {
+  /**
+   * Render the NetworkPolicy. Without it, every pod in the cluster can connect.
+   *
+   * @schema RedisInstanceSpecNetworkPolicy#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * More clients, as NetworkPolicy peers: namespaceSelector alone admits every pod of the selected namespaces, podSelector alone the selected pods of the instance's namespace, both the selected pods of the selected namespaces.
+   *
+   * @schema RedisInstanceSpecNetworkPolicy#from
+   */
+  readonly from?: RedisInstanceSpecNetworkPolicyFrom[];
+
+  /**
+   * The namespace (Prometheus) allowed to scrape the metrics port, when spec.metrics is enabled.
+   *
+   * @schema RedisInstanceSpecNetworkPolicy#metricsNamespace
+   */
+  readonly metricsNamespace?: string;
+
+  /**
+   * Allow egress only to the instance's own pods and to DNS (port 53).
+   *
+   * @schema RedisInstanceSpecNetworkPolicy#restrictEgress
+   */
+  readonly restrictEgress?: boolean;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicy' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicy(obj: RedisInstanceSpecNetworkPolicy | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'from': obj.from?.map(y => toJson_RedisInstanceSpecNetworkPolicyFrom(y)),
+    'metricsNamespace': obj.metricsNamespace,
+    'restrictEgress': obj.restrictEgress,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Prometheus metrics: a redis_exporter sidecar in each pod (port "metrics", 9121, also on the headless Service), a PodMonitor and a PrometheusRule for the Prometheus Operator. Absent means no metrics.
+ *
+ * @schema RedisInstanceSpecMetrics
+ */
+export interface RedisInstanceSpecMetrics {
+  /**
+   * Set to false to keep the block but render no exporter, PodMonitor or PrometheusRule.
+   *
+   * @schema RedisInstanceSpecMetrics#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Image of redis_exporter; its binary must be /redis_exporter, as in the oliver006/redis_exporter images.
+   *
+   * @schema RedisInstanceSpecMetrics#image
+   */
+  readonly image?: string;
+
+  /**
+   * Compute resources of the exporter container.
+   *
+   * @schema RedisInstanceSpecMetrics#resources
+   */
+  readonly resources?: RedisInstanceSpecMetricsResources;
+
+  /**
+   * Labels for the PodMonitor and the PrometheusRule, so that the Prometheus' podMonitorSelector and ruleSelector pick them (e.g. release=kube-prometheus-stack).
+   *
+   * @schema RedisInstanceSpecMetrics#labels
+   */
+  readonly labels?: { [key: string]: string };
+
+  /**
+   * Scrape interval (a Prometheus duration such as 30s or 1m).
+   *
+   * @schema RedisInstanceSpecMetrics#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * The PrometheusRule's alerts and their thresholds.
+   *
+   * @schema RedisInstanceSpecMetrics#alerts
+   */
+  readonly alerts?: RedisInstanceSpecMetricsAlerts;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecMetrics' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecMetrics(obj: RedisInstanceSpecMetrics | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'image': obj.image,
+    'resources': toJson_RedisInstanceSpecMetricsResources(obj.resources),
+    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'interval': obj.interval,
+    'alerts': toJson_RedisInstanceSpecMetricsAlerts(obj.alerts),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * TLS on the Redis port (6379), for clients, replication, probes and the exporter. The certificate comes from a kubernetes.io/tls Secret with ca.crt (secretName), or from a cert-manager Certificate rendered for the instance's DNS names (issuerRef). Plain TCP is refused unless allowPlaintext. Absent means no TLS.
+ *
+ * @schema RedisInstanceSpecTls
+ */
+export interface RedisInstanceSpecTls {
+  /**
+   * Set to false to keep the block but serve plain TCP only.
+   *
+   * @schema RedisInstanceSpecTls#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * The Secret with tls.crt, tls.key and ca.crt. With issuerRef it defaults to <name>-tls, which the Certificate writes.
+   *
+   * @schema RedisInstanceSpecTls#secretName
+   */
+  readonly secretName?: string;
+
+  /**
+   * The cert-manager Issuer or ClusterIssuer that signs the instance's Certificate. It must put ca.crt into the Secret (a CA or Vault issuer does; ACME does not).
+   *
+   * @schema RedisInstanceSpecTls#issuerRef
+   */
+  readonly issuerRef?: RedisInstanceSpecTlsIssuerRef;
+
+  /**
+   * Require clients to present a certificate signed by the CA in ca.crt (tls-auth-clients yes).
+   *
+   * @schema RedisInstanceSpecTls#authClients
+   */
+  readonly authClients?: boolean;
+
+  /**
+   * During a migration to TLS, also serve plain TCP on port 6380 (named redis-plain). Remove once every client uses TLS.
+   *
+   * @schema RedisInstanceSpecTls#allowPlaintext
+   */
+  readonly allowPlaintext?: boolean;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecTls' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecTls(obj: RedisInstanceSpecTls | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'secretName': obj.secretName,
+    'issuerRef': toJson_RedisInstanceSpecTlsIssuerRef(obj.issuerRef),
+    'authClients': obj.authClients,
+    'allowPlaintext': obj.allowPlaintext,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema RedisInstanceSpecResourcesLimits
  */
 export class RedisInstanceSpecResourcesLimits {
@@ -293,5 +497,363 @@ export class RedisInstanceSpecResourcesRequests {
   }
   private constructor(public readonly value: number | string) {
   }
+}
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFrom
+ */
+export interface RedisInstanceSpecNetworkPolicyFrom {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFrom#namespaceSelector
+   */
+  readonly namespaceSelector?: RedisInstanceSpecNetworkPolicyFromNamespaceSelector;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFrom#podSelector
+   */
+  readonly podSelector?: RedisInstanceSpecNetworkPolicyFromPodSelector;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFrom' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFrom(obj: RedisInstanceSpecNetworkPolicyFrom | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'namespaceSelector': toJson_RedisInstanceSpecNetworkPolicyFromNamespaceSelector(obj.namespaceSelector),
+    'podSelector': toJson_RedisInstanceSpecNetworkPolicyFromPodSelector(obj.podSelector),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Compute resources of the exporter container.
+ *
+ * @schema RedisInstanceSpecMetricsResources
+ */
+export interface RedisInstanceSpecMetricsResources {
+  /**
+   * @schema RedisInstanceSpecMetricsResources#limits
+   */
+  readonly limits?: { [key: string]: RedisInstanceSpecMetricsResourcesLimits };
+
+  /**
+   * @schema RedisInstanceSpecMetricsResources#requests
+   */
+  readonly requests?: { [key: string]: RedisInstanceSpecMetricsResourcesRequests };
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecMetricsResources' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecMetricsResources(obj: RedisInstanceSpecMetricsResources | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The PrometheusRule's alerts and their thresholds.
+ *
+ * @schema RedisInstanceSpecMetricsAlerts
+ */
+export interface RedisInstanceSpecMetricsAlerts {
+  /**
+   * Render the PrometheusRule.
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Alert when used memory exceeds this percentage of maxmemory.
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#memoryUsedPercent
+   */
+  readonly memoryUsedPercent?: number;
+
+  /**
+   * Alert when a replica's acknowledged offset is older than this.
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#replicationLagSeconds
+   */
+  readonly replicationLagSeconds?: number;
+
+  /**
+   * Alert when keys are evicted faster than this (5-minute average). 0 alerts on any eviction; raise it for caches that evict by design.
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#evictedKeysPerSecond
+   */
+  readonly evictedKeysPerSecond?: number;
+
+  /**
+   * Alert when connections are rejected (maxclients reached) faster than this (5-minute average).
+   *
+   * @schema RedisInstanceSpecMetricsAlerts#rejectedConnectionsPerSecond
+   */
+  readonly rejectedConnectionsPerSecond?: number;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecMetricsAlerts' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecMetricsAlerts(obj: RedisInstanceSpecMetricsAlerts | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'memoryUsedPercent': obj.memoryUsedPercent,
+    'replicationLagSeconds': obj.replicationLagSeconds,
+    'evictedKeysPerSecond': obj.evictedKeysPerSecond,
+    'rejectedConnectionsPerSecond': obj.rejectedConnectionsPerSecond,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The cert-manager Issuer or ClusterIssuer that signs the instance's Certificate. It must put ca.crt into the Secret (a CA or Vault issuer does; ACME does not).
+ *
+ * @schema RedisInstanceSpecTlsIssuerRef
+ */
+export interface RedisInstanceSpecTlsIssuerRef {
+  /**
+   * @schema RedisInstanceSpecTlsIssuerRef#name
+   */
+  readonly name: string;
+
+  /**
+   * @schema RedisInstanceSpecTlsIssuerRef#kind
+   */
+  readonly kind?: RedisInstanceSpecTlsIssuerRefKind;
+
+  /**
+   * @schema RedisInstanceSpecTlsIssuerRef#group
+   */
+  readonly group?: string;
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecTlsIssuerRef' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecTlsIssuerRef(obj: RedisInstanceSpecTlsIssuerRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'kind': obj.kind,
+    'group': obj.group,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelector
+ */
+export interface RedisInstanceSpecNetworkPolicyFromNamespaceSelector {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelector#matchLabels
+   */
+  readonly matchLabels?: { [key: string]: string };
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelector#matchExpressions
+   */
+  readonly matchExpressions?: RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions[];
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFromNamespaceSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFromNamespaceSelector(obj: RedisInstanceSpecNetworkPolicyFromNamespaceSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchExpressions': obj.matchExpressions?.map(y => toJson_RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromPodSelector
+ */
+export interface RedisInstanceSpecNetworkPolicyFromPodSelector {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelector#matchLabels
+   */
+  readonly matchLabels?: { [key: string]: string };
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelector#matchExpressions
+   */
+  readonly matchExpressions?: RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions[];
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFromPodSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFromPodSelector(obj: RedisInstanceSpecNetworkPolicyFromPodSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchExpressions': obj.matchExpressions?.map(y => toJson_RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecMetricsResourcesLimits
+ */
+export class RedisInstanceSpecMetricsResourcesLimits {
+  public static fromNumber(value: number): RedisInstanceSpecMetricsResourcesLimits {
+    return new RedisInstanceSpecMetricsResourcesLimits(value);
+  }
+  public static fromString(value: string): RedisInstanceSpecMetricsResourcesLimits {
+    return new RedisInstanceSpecMetricsResourcesLimits(value);
+  }
+  private constructor(public readonly value: number | string) {
+  }
+}
+
+/**
+ * @schema RedisInstanceSpecMetricsResourcesRequests
+ */
+export class RedisInstanceSpecMetricsResourcesRequests {
+  public static fromNumber(value: number): RedisInstanceSpecMetricsResourcesRequests {
+    return new RedisInstanceSpecMetricsResourcesRequests(value);
+  }
+  public static fromString(value: string): RedisInstanceSpecMetricsResourcesRequests {
+    return new RedisInstanceSpecMetricsResourcesRequests(value);
+  }
+  private constructor(public readonly value: number | string) {
+  }
+}
+
+/**
+ * @schema RedisInstanceSpecTlsIssuerRefKind
+ */
+export enum RedisInstanceSpecTlsIssuerRefKind {
+  /** Issuer */
+  ISSUER = "Issuer",
+  /** ClusterIssuer */
+  CLUSTER_ISSUER = "ClusterIssuer",
+}
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions
+ */
+export interface RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions#key
+   */
+  readonly key: string;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions#operator
+   */
+  readonly operator: RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressionsOperator;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions#values
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions(obj: RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'operator': obj.operator,
+    'values': obj.values?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions
+ */
+export interface RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions {
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions#key
+   */
+  readonly key: string;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions#operator
+   */
+  readonly operator: RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressionsOperator;
+
+  /**
+   * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions#values
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Converts an object of type 'RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions(obj: RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'operator': obj.operator,
+    'values': obj.values?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressionsOperator
+ */
+export enum RedisInstanceSpecNetworkPolicyFromNamespaceSelectorMatchExpressionsOperator {
+  /** In */
+  IN = "In",
+  /** NotIn */
+  NOT_IN = "NotIn",
+  /** Exists */
+  EXISTS = "Exists",
+  /** DoesNotExist */
+  DOES_NOT_EXIST = "DoesNotExist",
+}
+
+/**
+ * @schema RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressionsOperator
+ */
+export enum RedisInstanceSpecNetworkPolicyFromPodSelectorMatchExpressionsOperator {
+  /** In */
+  IN = "In",
+  /** NotIn */
+  NOT_IN = "NotIn",
+  /** Exists */
+  EXISTS = "Exists",
+  /** DoesNotExist */
+  DOES_NOT_EXIST = "DoesNotExist",
 }
 

@@ -19,6 +19,10 @@ export {
   type ConfigPolicy, type ConfigIssue,
 } from './redis-conf/config-rules';
 export * from './render/instance';
+export * from './render/network-policy';
+export * from './render/metrics';
+export * from './render/tls';
+export * from './redis-conf/memory';
 export * from './constructs/redis-instance';
 export * from './constructs/crd';
 export * from './synth';

@@ -41,6 +41,112 @@ export interface RedisAuthSpec {
   readonly secretKey?: string;
 }
 
+/** A Kubernetes metav1.LabelSelector. */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: ReadonlyArray<{
+    readonly key: string;
+    readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    readonly values?: readonly string[];
+  }>;
+}
+
+/** A NetworkPolicy peer: namespaces, pods, or pods in namespaces. */
+export interface NetworkPolicyPeer {
+  readonly namespaceSelector?: LabelSelector;
+  readonly podSelector?: LabelSelector;
+}
+
+export interface RedisNetworkPolicySpec {
+  /**
+   * Render the NetworkPolicy.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * More clients allowed to connect, besides the instance's own pods and the pods of its
+   * namespace labelled `redis.github.com/client-<name>: "true"`.
+   * @default - none
+   */
+  readonly from?: readonly NetworkPolicyPeer[];
+  /**
+   * The namespace allowed to scrape the metrics port (with spec.metrics).
+   * @default 'monitoring'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Allow egress only to the instance's own pods and DNS.
+   * @default false
+   */
+  readonly restrictEgress?: boolean;
+}
+
+/** Thresholds of the PrometheusRule's alerts. */
+export interface RedisAlertsSpec {
+  /**
+   * Render the PrometheusRule.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /** Used memory above this percentage of maxmemory. @default 90 */
+  readonly memoryUsedPercent?: number;
+  /** A replica's lag above this many seconds. @default 30 */
+  readonly replicationLagSeconds?: number;
+  /** Evicted keys per second (5-minute average) above this. @default 0 */
+  readonly evictedKeysPerSecond?: number;
+  /** Rejected connections per second (5-minute average) above this. @default 0 */
+  readonly rejectedConnectionsPerSecond?: number;
+}
+
+export interface RedisMetricsSpec {
+  /**
+   * Render the exporter, PodMonitor and PrometheusRule (the block's presence turns metrics on).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /** @default 'oliver006/redis_exporter:v1.45.0' */
+  readonly image?: string;
+  /** @default - requests cpu 10m, memory 32Mi; limits memory 64Mi */
+  readonly resources?: ResourceRequirements;
+  /**
+   * Labels for the PodMonitor and the PrometheusRule (for the Prometheus' selectors).
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** @default '30s' */
+  readonly interval?: string;
+  /** @default - every alert, with the default thresholds */
+  readonly alerts?: RedisAlertsSpec;
+}
+
+export interface RedisTlsSpec {
+  /**
+   * Serve TLS (the block's presence turns it on).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * The kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt.
+   * @default - `<name>-tls` with issuerRef (the Certificate writes it); required otherwise
+   */
+  readonly secretName?: string;
+  /**
+   * cert-manager issuer: a Certificate for the instance's DNS names is rendered.
+   * @default - no Certificate (secretName must exist)
+   */
+  readonly issuerRef?: { readonly name: string; readonly kind?: 'Issuer' | 'ClusterIssuer'; readonly group?: string };
+  /**
+   * Require client certificates signed by ca.crt.
+   * @default false
+   */
+  readonly authClients?: boolean;
+  /**
+   * Also serve plain TCP on port 6380 while clients move to TLS.
+   * @default false
+   */
+  readonly allowPlaintext?: boolean;
+}
+
 /** `spec` of a RedisInstance, as written by a user. */
 export interface RedisInstanceSpec {
   /** Container image with redis-server, redis-cli and sh, e.g. `redis:7.2.4-alpine`. */
@@ -70,6 +176,21 @@ export interface RedisInstanceSpec {
    * @default - no password
    */
   readonly auth?: RedisAuthSpec;
+  /**
+   * Who may connect: a NetworkPolicy for the pods.
+   * @default - enabled: clients need the label `redis.github.com/client-<name>: "true"`
+   */
+  readonly networkPolicy?: RedisNetworkPolicySpec;
+  /**
+   * Prometheus metrics (redis_exporter sidecar, PodMonitor, PrometheusRule).
+   * @default - no metrics
+   */
+  readonly metrics?: RedisMetricsSpec;
+  /**
+   * TLS for clients, replication, probes and the exporter.
+   * @default - plain TCP
+   */
+  readonly tls?: RedisTlsSpec;
 }
 
 /** A spec with every default resolved: what the renderer works from. */
@@ -80,6 +201,27 @@ export interface ResolvedRedisInstanceSpec {
   readonly storage: { readonly size: string; readonly storageClassName?: string };
   readonly config: Readonly<Record<string, string>>;
   readonly auth?: { readonly secretName: string; readonly secretKey: string };
+  readonly networkPolicy: {
+    readonly enabled: boolean;
+    readonly from?: readonly NetworkPolicyPeer[];
+    readonly metricsNamespace: string;
+    readonly restrictEgress: boolean;
+  };
+  readonly metrics?: {
+    readonly enabled: boolean;
+    readonly image: string;
+    readonly resources: ResourceRequirements;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly interval: string;
+    readonly alerts: Required<RedisAlertsSpec>;
+  };
+  readonly tls?: {
+    readonly enabled: boolean;
+    readonly secretName?: string;
+    readonly issuerRef?: { readonly name: string; readonly kind: 'Issuer' | 'ClusterIssuer'; readonly group: string };
+    readonly authClients: boolean;
+    readonly allowPlaintext: boolean;
+  };
 }
 
 /** A validated instance: identity plus resolved spec. */

@@ -7,6 +7,10 @@ import {
   TOTAL_ANNOTATION_SIZE_LIMIT, annotationsSize, imageReferenceIssues, isConfigMapKey, isQualifiedName, isValidLabelValue,
   resourceRequirementsIssues,
 } from './kubernetes-rules';
+import { maxmemoryIssues, memoryWarnings } from '../redis-conf/memory';
+import { networkPolicyIssues } from './selectors';
+import { tlsIssues } from '../render/tls';
+import { metricsIssues } from '../render/metrics';
 import {
   API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
@@ -59,7 +63,11 @@ export interface ValidationSource {
 }
 
 export type ValidationResult =
-  | { readonly ok: true; readonly instance: ResolvedRedisInstance; readonly issues: readonly [] }
+  | {
+    readonly ok: true; readonly instance: ResolvedRedisInstance; readonly issues: readonly [];
+    /** What renders but is probably a mistake (see specWarnings). */
+    readonly warnings: readonly ValidationIssue[];
+  }
   | { readonly ok: false; readonly instance?: undefined; readonly issues: readonly ValidationIssue[] };
 
 /** Error thrown when input cannot be rendered; `issues` lists every problem found. */
@@ -174,6 +182,8 @@ function describe(error: ErrorObject, root: FieldPath): { path: FieldPath; messa
       return { path: at, message: p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long` };
     case 'maxLength':
       return { path: at, message: `must be at most ${p.limit} characters long` };
+    case 'minProperties':
+      return { path: at, message: p.limit === 1 ? 'must not be empty' : `must have at least ${p.limit} entries` };
     case 'maxProperties':
       return { path: at, message: `must have at most ${p.limit} entries` };
     case 'enum':
@@ -221,6 +231,10 @@ function semanticIssues(spec: any, source: ValidationSource): Array<{ path: Fiel
       out.push({ path: ['spec', 'resources', 'requests', name], message: `must be less than or equal to the ${name} limit (${limit}), got ${show(request)}` });
     }
   }
+  out.push(...maxmemoryIssues(spec));
+  out.push(...networkPolicyIssues(spec));
+  out.push(...tlsIssues(spec));
+  out.push(...metricsIssues(spec));
   return out;
 }
 
@@ -238,6 +252,15 @@ function kubernetesIssues(spec: any): Array<{ path: FieldPath; message: string }
     if (keyIssues.length > 0) out.push({ path: ['spec', 'auth', 'secretKey'], message: `is not a valid Secret key (${keyIssues.join('; ')}), got ${show(key)}` });
   }
   return out;
+}
+
+/**
+ * What renders but is probably a mistake, e.g. a replicated instance without a memory
+ * limit or maxmemory. Synth prints these as warnings and carries on.
+ */
+export function specWarnings(instance: ResolvedRedisInstance, source: ValidationSource = {}): ValidationIssue[] {
+  return memoryWarnings(instance.spec).map((w) => new ValidationIssue(
+    `${instance.namespace}/${instance.name}`, formatPath(w.path), w.message, source.file, source.lineOf?.(w.path)));
 }
 
 function metadataIssues(metadata: any, origin: 'source' | 'cluster'): Array<{ path: FieldPath; message: string }> {
@@ -335,7 +358,7 @@ export function validateRedisInstance(input: unknown, source: ValidationSource =
           ...(meta.annotations && origin === 'source' ? { annotations: meta.annotations } : {}),
           spec: resolvedSpec(spec),
         };
-        return { ok: true, instance, issues: [] };
+        return { ok: true, instance, issues: [], warnings: specWarnings(instance, source) };
       }
     }
   }
@@ -361,6 +384,9 @@ function resolvedSpec(spec: any): ResolvedRedisInstanceSpec {
     storage: spec.storage,
     config: spec.config ?? {},
     ...(spec.auth ? { auth: spec.auth } : {}),
+    networkPolicy: spec.networkPolicy,
+    ...(spec.metrics ? { metrics: spec.metrics } : {}),
+    ...(spec.tls ? { tls: spec.tls } : {}),
   };
 }
 

@@ -21,7 +21,7 @@ export const SYNC_WAVES = Object.freeze({
   reconciler: -1,
   /** RedisInstances: the reconciler sees a new spec before Argo CD touches the children. */
   instances: 0,
-  /** An instance's ConfigMap, Services, StatefulSet and PodDisruptionBudget. */
+  /** An instance's ConfigMap, Services, StatefulSet, PodDisruptionBudget, NetworkPolicy, monitoring objects and Certificate. */
   instanceChildren: 1,
 });
 

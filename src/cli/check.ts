@@ -80,8 +80,9 @@ export async function runCheck(options: CheckOptions, io: CliIO): Promise<number
     if (error instanceof AppModuleError) throw new UsageError(error.message);
     const issues = validationIssues(error);
     if (!issues) throw error;
-    result = { files: new Map(), issues: issues as never };
+    result = { files: new Map(), issues: issues as never, warnings: [] };
   }
+  for (const warning of result.warnings ?? []) io.stderr(`warning: ${String(warning)}`);
   if (result.issues.length > 0) {
     for (const issue of result.issues) io.stderr(`error: ${String(issue)}`);
     io.stderr(`check failed: ${appShown} does not synthesize (${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}); ${distShown}/ was not compared`);

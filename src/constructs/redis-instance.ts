@@ -4,8 +4,8 @@ import * as crd from '../../imports/redis.github.com';
 import type { RedisInstanceSpec, ResolvedRedisInstance, ResolvedRedisInstanceSpec } from '../api/types';
 import { API_VERSION, KIND } from '../api/types';
 import { RedisValidationError, validateRedisInstance, type ValidationSource } from '../api/validate';
-import { configHash, renderRedisConf } from '../redis-conf/render';
-import { renderInstance } from '../render/instance';
+import { configHash } from '../redis-conf/render';
+import { instanceRedisConf, renderInstance } from '../render/instance';
 
 /** Props of a RedisInstance: its identity, then the spec fields (see RedisInstanceSpec). */
 export interface RedisInstanceProps extends RedisInstanceSpec {
@@ -94,6 +94,14 @@ export class RedisInstance extends Construct {
   public readonly statefulSet: ApiObject;
   /** Keeps at most one pod down (replicas > 1 only). */
   public readonly podDisruptionBudget?: ApiObject;
+  /** Who may connect (spec.networkPolicy.enabled, the default). */
+  public readonly networkPolicy?: ApiObject;
+  /** cert-manager's Certificate for the TLS Secret (spec.tls.issuerRef). */
+  public readonly certificate?: ApiObject;
+  /** The Prometheus Operator's PodMonitor for the exporter sidecar (spec.metrics). */
+  public readonly podMonitor?: ApiObject;
+  /** The alerts (spec.metrics, alerts enabled). */
+  public readonly prometheusRule?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RedisInstanceProps) {
     super(scope, id);
@@ -102,7 +110,7 @@ export class RedisInstance extends Construct {
     this.name = resolved.name;
     this.namespace = resolved.namespace;
     this.spec = resolved.spec;
-    this.redisConf = renderRedisConf(resolved.spec.config);
+    this.redisConf = instanceRedisConf(resolved);
     this.configHash = configHash(this.redisConf);
 
     const rendered = renderInstance(resolved);
@@ -121,6 +129,10 @@ export class RedisInstance extends Construct {
     if (rendered.primaryService) this.primaryService = new ApiObject(this, 'primary-service', rendered.primaryService as any);
     this.statefulSet = new ApiObject(this, 'stateful-set', rendered.statefulSet as any);
     if (rendered.podDisruptionBudget) this.podDisruptionBudget = new ApiObject(this, 'pdb', rendered.podDisruptionBudget as any);
+    if (rendered.certificate) this.certificate = new ApiObject(this, 'certificate', rendered.certificate as any);
+    if (rendered.networkPolicy) this.networkPolicy = new ApiObject(this, 'network-policy', rendered.networkPolicy as any);
+    if (rendered.podMonitor) this.podMonitor = new ApiObject(this, 'pod-monitor', rendered.podMonitor as any);
+    if (rendered.prometheusRule) this.prometheusRule = new ApiObject(this, 'prometheus-rule', rendered.prometheusRule as any);
   }
 
   private validate(id: string, props: RedisInstanceProps): ResolvedRedisInstance {
@@ -137,7 +149,8 @@ export class RedisInstance extends Construct {
 
   /** The instance's API objects, in apply order. */
   public get apiObjects(): ApiObject[] {
-    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget]
+    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget, this.certificate,
+      this.networkPolicy, this.podMonitor, this.prometheusRule]
       .filter((o): o is ApiObject => o !== undefined);
   }
 }
@@ -156,5 +169,19 @@ function toImportedSpec(spec: ResolvedRedisInstanceSpec): crd.RedisInstanceSpec 
     storage: { ...spec.storage },
     ...(Object.keys(spec.config).length > 0 ? { config: { ...spec.config } } : {}),
     ...(spec.auth ? { auth: { ...spec.auth } } : {}),
+    networkPolicy: structuredClone(spec.networkPolicy) as crd.RedisInstanceSpecNetworkPolicy,
+    ...(spec.metrics ? { metrics: importedMetrics(spec.metrics) } : {}),
+    ...(spec.tls ? { tls: structuredClone(spec.tls) as crd.RedisInstanceSpecTls } : {}),
   };
+}
+
+function importedMetrics(metrics: NonNullable<ResolvedRedisInstanceSpec['metrics']>): crd.RedisInstanceSpecMetrics {
+  const quantities = (values: Readonly<Record<string, string | number>> | undefined) => values && Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, typeof v === 'number'
+      ? crd.RedisInstanceSpecMetricsResourcesLimits.fromNumber(v) : crd.RedisInstanceSpecMetricsResourcesLimits.fromString(v)]));
+  const { limits, requests } = metrics.resources;
+  return {
+    ...structuredClone(metrics),
+    resources: { ...(limits ? { limits: quantities(limits) } : {}), ...(requests ? { requests: quantities(requests) as any } : {}) },
+  } as crd.RedisInstanceSpecMetrics;
 }

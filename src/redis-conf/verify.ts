@@ -35,6 +35,10 @@ import { DEFAULT_REDIS_CONFIG, REDIS_PORT, RUNTIME_CONFIG_FILE } from './render'
  *   `unixsocket` and `pidfile` in the temp dir, then, for each directive of CHECK_OVERRIDES the file sets,
  *   its neutral value. Redis acts on these only after it has read the files, so it still
  *   validates the user's value, and the last value wins.
+ * - with TLS (`tls-port 6379`), in place: `tls-port 0` and `tls-replication no`, and
+ *   `port <n>` → `port 0` whatever n (0, or the plain port of a migration): the check has
+ *   no certificates, and Redis loads the TLS files only when a TLS port, TLS replication
+ *   or TLS cluster bus is on. The other TLS directives are still read and checked.
  * - refused before any server starts: an `include` of any other file.
  *
  * Use the same Redis major version as the image (CI: Debian's `redis-server` package, or
@@ -157,9 +161,14 @@ export function verifyConfLines(redisConf: string, paths: VerifyPaths): { redisC
   const nul = redisConf.indexOf('\0');
   if (nul >= 0) throw new UncheckableConfigError(`line ${redisConf.slice(0, nul).split('\n').length} holds a NUL byte, which Redis would read differently`);
   const runtimeInclude = `include ${RUNTIME_CONFIG_FILE}`;
+  const given = redisConf.split('\n');
+  const tls = given.includes(`tls-port ${REDIS_PORT}`);
+  const plainPort = tls ? given.find((l) => /^port \d+$/.test(l)) : undefined;
   const remapped = rewriteConfLines(redisConf, [
     [`dir ${DEFAULT_REDIS_CONFIG.dir}`, `dir ${quoteConfArg(paths.dataDir)}`],
-    [`port ${REDIS_PORT}`, 'port 0'],
+    ...(tls
+      ? [[plainPort ?? 'port', 'port 0'], [`tls-port ${REDIS_PORT}`, 'tls-port 0'], ['tls-replication yes', 'tls-replication no']] as const
+      : [[`port ${REDIS_PORT}`, 'port 0']] as const),
     [runtimeInclude, `include ${quoteConfArg(paths.runtimeConf)}`],
   ]);
   const original = redisConf.split('\n');

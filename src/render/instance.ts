@@ -8,6 +8,16 @@ import type { ResolvedRedisInstance } from '../api/types';
 import {
   CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
 } from '../redis-conf/render';
+import { derivedMemoryConfig } from '../redis-conf/memory';
+import { renderNetworkPolicy, type NetworkPolicy } from './network-policy';
+import {
+  PLAINTEXT_PORT, PLAINTEXT_PORT_NAME, TLS_CA_FILE, TLS_CERT_FILE, TLS_CLI_FLAGS, TLS_KEY_FILE, TLS_VOLUME_MOUNT, renderCertificate,
+  tlsOf, tlsRedisConfig, tlsVolume, type Certificate,
+} from './tls';
+import {
+  METRICS_PORT, METRICS_PORT_NAME, metricsOf, renderExporterContainer, renderPodMonitor, renderPrometheusRule,
+  type PodMonitor, type PrometheusRule,
+} from './metrics';
 
 /**
  * Pure builders: one ResolvedRedisInstance in, the Kubernetes objects that run it out.
@@ -165,19 +175,25 @@ fi
 /** Seconds each step of the AOF migration (load, rewrite, shutdown) may take before the init container fails. */
 export const AOF_MIGRATION_TIMEOUT_SECONDS = 3600;
 
-/** redis-cli against the local server; with auth it reads REDISCLI_AUTH from the env. */
-const CLI = `redis-cli -h 127.0.0.1 -p ${REDIS_PORT}`;
-const PING = `${CLI} ping`;
+/** redis-cli against the local server (with TLS, over TLS); with auth it reads REDISCLI_AUTH from the env. */
+function cli(tls: boolean): string {
+  return `redis-cli ${tls ? `${TLS_CLI_FLAGS} ` : ''}-h 127.0.0.1 -p ${REDIS_PORT}`;
+}
 /**
  * Ready: the server answers PONG (not LOADING, not an auth error, not refused) and is
  * either a primary or a replica whose link to its primary is up: a replica that lost its
  * primary still answers PONG but serves stale data (or none, before its first sync).
  */
-export const READINESS_COMMAND = [
-  'sh', '-c', `cli() { ${CLI} "$@"; }; cli ping | grep -q PONG && cli info replication | grep -Eq '^(role:master|master_link_status:up)'`,
-];
+export function readinessCommand(tls = false): string[] {
+  return ['sh', '-c', `cli() { ${cli(tls)} "$@"; }; cli ping | grep -q PONG && cli info replication | grep -Eq '^(role:master|master_link_status:up)'`];
+}
 /** Alive: the server answers at all, even while loading its dataset or waiting for the primary. */
-export const LIVENESS_COMMAND = ['sh', '-c', `${PING} | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
+export function livenessCommand(tls = false): string[] {
+  return ['sh', '-c', `${cli(tls)} ping | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
+}
+/** The probes without TLS. */
+export const READINESS_COMMAND = readinessCommand();
+export const LIVENESS_COMMAND = livenessCommand();
 
 const containerSecurityContext: V1SecurityContext = {
   allowPrivilegeEscalation: false,
@@ -229,12 +245,34 @@ function probe(command: string[], overrides: Partial<V1Probe>): V1Probe {
   return { exec: { command }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1, ...overrides };
 }
 
+/**
+ * The redis.conf directives of an instance: maxmemory derived from the memory limit,
+ * overridden by the user's `config`, then the TLS directives of spec.tls (which `config`
+ * may not set; they replace the default `port 6379`).
+ */
+export function instanceRedisConfig(spec: ResolvedRedisInstance['spec']): Record<string, string> {
+  return { ...derivedMemoryConfig(spec), ...spec.config, ...tlsRedisConfig(spec) };
+}
+
+/** The Service ports clients use: redis (TLS with spec.tls), and plain TCP during a migration to TLS. */
+function clientServicePorts(instance: ResolvedRedisInstance): NonNullable<NonNullable<V1Service['spec']>['ports']> {
+  return [
+    { name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' },
+    ...(tlsOf(instance)?.allowPlaintext ? [{ name: PLAINTEXT_PORT_NAME, port: PLAINTEXT_PORT, targetPort: PLAINTEXT_PORT_NAME, protocol: 'TCP' }] : []),
+  ];
+}
+
+/** The rendered redis.conf of an instance. */
+export function instanceRedisConf(instance: ResolvedRedisInstance): string {
+  return renderRedisConf(instanceRedisConfig(instance.spec));
+}
+
 /** Metadata shared by the children: the instance's own labels, then ours (ours win). */
 function childMetadata(instance: ResolvedRedisInstance, name = instance.name) {
   return { name, namespace: instance.namespace, labels: { ...instance.labels, ...instanceLabels(instance) } };
 }
 
-export function renderConfigMap(instance: ResolvedRedisInstance, redisConf = renderRedisConf(instance.spec.config)): V1ConfigMap {
+export function renderConfigMap(instance: ResolvedRedisInstance, redisConf = instanceRedisConf(instance)): V1ConfigMap {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: childMetadata(instance), data: { [CONFIG_FILE]: redisConf } };
 }
 
@@ -247,7 +285,10 @@ export function renderHeadlessService(instance: ResolvedRedisInstance): V1Servic
     spec: {
       clusterIP: 'None',
       selector: selectorLabels(instance.name),
-      ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }],
+      ports: [
+        ...clientServicePorts(instance),
+        ...(metricsOf(instance) ? [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: 'TCP' }] : []),
+      ],
     },
   };
 }
@@ -261,7 +302,7 @@ export function renderPrimaryService(instance: ResolvedRedisInstance): V1Service
     spec: {
       type: 'ClusterIP',
       selector: { ...selectorLabels(instance.name), 'statefulset.kubernetes.io/pod-name': `${instance.name}-0` },
-      ports: [{ name: 'redis', port: REDIS_PORT, targetPort: 'redis', protocol: 'TCP' }],
+      ports: clientServicePorts(instance),
     },
   };
 }
@@ -276,29 +317,34 @@ export function renderPodDisruptionBudget(instance: ResolvedRedisInstance): V1Po
   };
 }
 
-export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = renderRedisConf(instance.spec.config)): V1StatefulSet {
+export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = instanceRedisConf(instance)): V1StatefulSet {
   const { name, spec } = instance;
   const labels = instanceLabels(instance);
+  const tls = tlsOf(instance);
   const redis: V1Container = {
     name: CONTAINER_NAME,
     image: spec.image,
     command: ['redis-server', `${CONFIG_DIR}/${CONFIG_FILE}`],
-    ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
+    ports: [
+      { name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' },
+      ...(tls?.allowPlaintext ? [{ name: PLAINTEXT_PORT_NAME, containerPort: PLAINTEXT_PORT, protocol: 'TCP' }] : []),
+    ],
     ...(spec.auth ? { env: passwordEnv(instance, 'REDISCLI_AUTH') } : {}),
     ...(spec.resources ? { resources: structuredClone(spec.resources) as V1Container['resources'] } : {}),
-    readinessProbe: probe(READINESS_COMMAND, { initialDelaySeconds: 5, periodSeconds: 5 }),
-    livenessProbe: probe(LIVENESS_COMMAND, { initialDelaySeconds: 15, failureThreshold: 6 }),
+    readinessProbe: probe(readinessCommand(!!tls), { initialDelaySeconds: 5, periodSeconds: 5 }),
+    livenessProbe: probe(livenessCommand(!!tls), { initialDelaySeconds: 15, failureThreshold: 6 }),
     securityContext: containerSecurityContext,
     volumeMounts: [
       { name: DATA_VOLUME, mountPath: DATA_DIR },
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
+      ...(tls ? [structuredClone(TLS_VOLUME_MOUNT)] : []),
     ],
   };
   // With AOF on, the init container also converts an RDB-only data volume to AOF
   // (AOF_MIGRATION_SCRIPT): it needs the data volume and enough resources to load the
   // dataset. Init containers do not add to the pod's total (max(init, sum of containers)).
-  const migration = aofMigrationEnv(spec.config);
+  const migration = aofMigrationEnv(instanceRedisConfig(spec));
   const init: V1Container = {
     name: INIT_CONTAINER_NAME,
     image: spec.image,
@@ -336,10 +382,13 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
         seccompProfile: { type: 'RuntimeDefault' },
       },
       initContainers: [init],
-      containers: [redis],
+      containers: [redis, ...optionalList(renderExporterContainer(instance, containerSecurityContext, tls ? {
+        caFile: TLS_CA_FILE, certFile: TLS_CERT_FILE, keyFile: TLS_KEY_FILE, volumeMount: TLS_VOLUME_MOUNT,
+      } : undefined))],
       volumes: [
         { name: 'config', configMap: { name } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        ...optionalList(tlsVolume(instance)),
       ],
     },
   };
@@ -394,10 +443,18 @@ export interface RenderedInstance {
   readonly primaryService?: V1Service;
   readonly statefulSet: V1StatefulSet;
   readonly podDisruptionBudget?: V1PodDisruptionBudget;
+  /** spec.networkPolicy.enabled (the default) only. */
+  readonly networkPolicy?: NetworkPolicy;
+  /** With spec.metrics. */
+  readonly podMonitor?: PodMonitor;
+  /** With spec.metrics (alerts enabled, the default). */
+  readonly prometheusRule?: PrometheusRule;
+  /** With spec.tls.issuerRef: cert-manager writes the TLS Secret. */
+  readonly certificate?: Certificate;
 }
 
 export function renderInstance(instance: ResolvedRedisInstance): RenderedInstance {
-  const redisConf = renderRedisConf(instance.spec.config);
+  const redisConf = instanceRedisConf(instance);
   const replicated = instance.spec.replicas > 1;
   return {
     configMap: renderConfigMap(instance, redisConf),
@@ -405,5 +462,23 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     ...(replicated ? { primaryService: renderPrimaryService(instance) } : {}),
     statefulSet: renderStatefulSet(instance, redisConf),
     ...(replicated ? { podDisruptionBudget: renderPodDisruptionBudget(instance) } : {}),
+    ...optional('networkPolicy', renderNetworkPolicy(instance, selectorLabels(instance.name), childMetadata(instance).labels, {
+      ...(metricsOf(instance) ? { metricsPort: METRICS_PORT } : {}),
+      ...(tlsOf(instance)?.allowPlaintext ? { extraClientPorts: [PLAINTEXT_PORT] } : {}),
+    })),
+    ...optional('podMonitor', renderPodMonitor(instance, selectorLabels(instance.name), childMetadata(instance).labels, INSTANCE_LABEL)),
+    ...optional('prometheusRule', renderPrometheusRule(instance, childMetadata(instance).labels)),
+    ...optional('certificate', renderCertificate(instance, childMetadata(instance).labels, primaryServiceName(instance.name))),
   };
 }
+
+/** `{ [key]: value }`, or nothing when value is undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
+}
+
+/** `[value]`, or nothing when value is undefined. */
+function optionalList<V>(value: V | undefined): V[] {
+  return value === undefined ? [] : [value];
+}
+

@@ -1,6 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { RedisInstance } from '../constructs/redis-instance';
-import { RedisValidationError, ValidationIssue, duplicateIssues, validateRedisInstance, type FieldPath } from '../api/validate';
+import { RedisValidationError, ValidationIssue, duplicateIssues, specWarnings, validateRedisInstance, type FieldPath } from '../api/validate';
 import type { ResolvedRedisInstance } from '../api/types';
 import { loadYamlDirectory, type LoadedDocument } from './load';
 import { renderDistFiles, writeDistAtomically } from './dist';
@@ -31,6 +31,8 @@ export interface SynthesizeResult {
   readonly files: Map<string, string>;
   /** Every problem found in every input. */
   readonly issues: readonly ValidationIssue[];
+  /** What synthesizes but is probably a mistake (specWarnings), in file order. */
+  readonly warnings: readonly ValidationIssue[];
   /** Where each instance (`namespace/name`) was defined, for messages about its rendered files. */
   readonly sources?: ReadonlyMap<string, InstanceSource>;
 }
@@ -65,6 +67,9 @@ export function synthesize(options: SynthesizeOptions): SynthesizeResult {
     .findAll()
     .filter(RedisInstance.isRedisInstance)
     .map((r) => ({ instance: { name: r.name, namespace: r.namespace, spec: r.spec }, definedAt: r.node.path }));
+  // A construct whose props were refused stays in the tree without a spec.
+  const warnings: ValidationIssue[] = app.node.findAll().filter(RedisInstance.isRedisInstance).filter((r) => r.spec !== undefined)
+    .flatMap((r) => specWarnings({ name: r.name, namespace: r.namespace, spec: r.spec }));
   const fromYaml: Array<{ instance: ResolvedRedisInstance; file: string; lineOf: LoadedDocument['lineOf'] }> = [];
   for (const dir of options.instanceDirs ?? []) {
     const loaded = loadYamlDirectory(dir, options.displayRoot);
@@ -72,12 +77,15 @@ export function synthesize(options: SynthesizeOptions): SynthesizeResult {
     for (const doc of loaded.documents) {
       const result = validateRedisInstance(doc.manifest, { file: doc.file, lineOf: doc.lineOf, allowedModules: options.allowedModules });
       if (!result.ok) issues.push(...result.issues);
-      else fromYaml.push({ instance: result.instance, file: doc.file, lineOf: doc.lineOf });
+      else {
+        warnings.push(...result.warnings);
+        fromYaml.push({ instance: result.instance, file: doc.file, lineOf: doc.lineOf });
+      }
     }
   }
   all.push(...fromYaml);
   issues.push(...duplicateIssues(all));
-  if (issues.length > 0) return { files: new Map(), issues: inFileOrder(issues) };
+  if (issues.length > 0) return { files: new Map(), issues: inFileOrder(issues), warnings: inFileOrder(warnings) };
 
   if (fromYaml.length > 0) {
     const chart = new Chart(app, YAML_INSTANCES_CHART);
@@ -87,7 +95,7 @@ export function synthesize(options: SynthesizeOptions): SynthesizeResult {
   }
   options.finalize?.(app);
   const sources = new Map<string, InstanceSource>(all.map((source) => [`${source.instance.namespace}/${source.instance.name}`, source]));
-  return { files: renderDistFiles(app), issues: [], sources };
+  return { files: renderDistFiles(app), issues: [], sources, warnings: inFileOrder(warnings) };
 }
 
 /** Issues without a file (TypeScript) first, then by file and line; stable otherwise. */
@@ -109,7 +117,8 @@ export async function synthesizeToDirectory(
   options: SynthesizeOptions,
   stderr: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<number> {
-  const { files, issues } = synthesize(options);
+  const { files, issues, warnings } = synthesize(options);
+  for (const warning of warnings) stderr(`warning: ${warning}`);
   if (issues.length > 0) {
     for (const issue of issues) stderr(`error: ${issue}`);
     stderr(`synth failed: ${issues.length} problem${issues.length === 1 ? '' : 's'}; ${outdir} was left unchanged`);

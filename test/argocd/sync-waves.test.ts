@@ -130,7 +130,7 @@ describe('prepareForArgoCd at app.synth()', () => {
     new RedisInstance(chart, 'cache', { namespace: 'web', image: 'redis:7.2.4-alpine' });
     new RedisArgoCd(app, 'argocd', { repoURL: 'https://git.example.com/p.git' });
     const objects = Testing.synth(chart);
-    expect(objects.map(wave)).toEqual(['0', '1', '1', '1']);
+    expect(objects.map(wave)).toEqual(['0', '1', '1', '1', '1']);
     expect(objects[0].metadata.annotations[SYNC_OPTIONS_ANNOTATION]).toBe('SkipDryRunOnMissingResource=true');
   });
 });

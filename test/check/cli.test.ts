@@ -81,8 +81,8 @@ describe('redis-gitops check', () => {
     cpSync(join(dist, 'instances/web/cache.yaml'), join(dist, 'instances/web/old-cache.yaml'));
     const { code, out, err } = await check();
     expect(code).toBe(1);
-    expect(out).toContain(`+ instances/data/analytics.yaml: missing from ${dist}/, the app synthesizes it (RedisInstance data/analytics, ConfigMap data/analytics, Service data/analytics, StatefulSet data/analytics)`);
-    expect(out).toContain(`- instances/web/old-cache.yaml: in ${dist}/ but no longer synthesized (RedisInstance web/cache, ConfigMap web/cache, Service web/cache, StatefulSet web/cache)`);
+    expect(out).toContain(`+ instances/data/analytics.yaml: missing from ${dist}/, the app synthesizes it (RedisInstance data/analytics, ConfigMap data/analytics, Service data/analytics, StatefulSet data/analytics, and 1 more)`);
+    expect(out).toContain(`- instances/web/old-cache.yaml: in ${dist}/ but no longer synthesized (RedisInstance web/cache, ConfigMap web/cache, Service web/cache, StatefulSet web/cache, and 2 more)`);
     expect(out).toContain(`is stale: 2 of ${DIST_FILES + 1} files differ`);
     expect(err).toBe(`error: ${dist}/ is stale (2 files)`);
   });

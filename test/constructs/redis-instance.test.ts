@@ -30,10 +30,11 @@ describe('RedisInstance construct', () => {
     expect(synth().objects).toMatchSnapshot();
   });
 
-  it('renders exactly the RedisInstance, ConfigMap, headless Service and StatefulSet for one replica', () => {
+  it('renders exactly the RedisInstance, ConfigMap, headless Service, StatefulSet and NetworkPolicy for one replica', () => {
     const { objects } = synth();
     expect(objects.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       'RedisInstance/default/cache', 'ConfigMap/default/cache', 'Service/default/cache', 'StatefulSet/default/cache',
+      'NetworkPolicy/default/cache',
     ]);
   });
 
@@ -49,6 +50,15 @@ describe('RedisInstance construct', () => {
   });
 
   describe('props', () => {
+    it('networkPolicy: on by default and exposed as networkPolicy; enabled: false renders none', () => {
+      const on = synth();
+      expect(on.redis.networkPolicy?.kind).toBe('NetworkPolicy');
+      expect(on.find('NetworkPolicy').spec.podSelector).toEqual({ matchLabels: on.sts.spec.selector.matchLabels });
+      const off = synth({ networkPolicy: { enabled: false } });
+      expect(off.redis.networkPolicy).toBeUndefined();
+      expect(off.objects.map((o) => o.kind)).not.toContain('NetworkPolicy');
+    });
+
     it('name and namespace', () => {
       const { objects } = synth({ name: 'sessions', namespace: 'shop' });
       for (const o of objects) expect([o.metadata.name, o.metadata.namespace]).toEqual(['sessions', 'shop']);
@@ -225,7 +235,7 @@ describe('RedisInstance construct', () => {
     });
 
     it('renders no primary Service and no PDB for a single replica', () => {
-      expect(objects).toHaveLength(6);
+      expect(objects).toHaveLength(7);
       expect(synth().objects.some((o) => o.kind === 'PodDisruptionBudget' || o.metadata.name === 'cache-primary')).toBe(false);
     });
   });

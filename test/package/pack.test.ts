@@ -99,7 +99,7 @@ describe('the packed package', () => {
     expect(application.spec.source).toMatchObject({ repoURL: REPO_URL, targetRevision: 'main', path: 'dist' });
     const objects = read('instances/web/cache.yaml');
     expect(objects.map((o) => `${o.kind} ${o.metadata.annotations['argocd.argoproj.io/sync-wave']}`)).toEqual([
-      'RedisInstance 0', 'ConfigMap 1', 'Service 1', 'Service 1', 'StatefulSet 1', 'PodDisruptionBudget 1',
+      'RedisInstance 0', 'ConfigMap 1', 'Service 1', 'Service 1', 'StatefulSet 1', 'PodDisruptionBudget 1', 'NetworkPolicy 1',
     ]);
     const sts = objects.find((o) => o.kind === 'StatefulSet');
     expect(sts.spec.replicas).toBe(2);

@@ -45,7 +45,7 @@ interface Row {
 
 describe('plan: the decision table', () => {
   const image = { ...base, image: 'redis:7.4.1-alpine' };
-  const resources = { ...base, resources: { limits: { memory: '256Mi' } } };
+  const resources = { ...base, resources: { limits: { cpu: '500m' } } };
   const config = { ...base, config: { maxmemory: '100mb' } };
   const rows: Row[] = [
     { name: 'nothing differs', to: base, action: 'none', reasons: [] },
@@ -64,7 +64,7 @@ describe('plan: the decision table', () => {
     },
     {
       name: 'resources', to: resources, from: base, action: 'rolling-update',
-      reasons: [{ object: STS, field: 'spec.template.spec.containers[redis].resources', from: {}, to: { limits: { memory: '256Mi' } } }],
+      reasons: [{ object: STS, field: 'spec.template.spec.containers[redis].resources', from: {}, to: { limits: { cpu: '500m' } } }],
       patch: templatePatch(resources),
     },
     {

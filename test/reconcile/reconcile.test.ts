@@ -145,7 +145,10 @@ describe('reconcile: rolling updates keep the StatefulSet', () => {
     patchSpec('web', 'cache', { resources: { limits: { memory: '256Mi' } } });
     const { lines } = await h.reconcile();
     expect(lines[0].action).toBe('rolling-update');
-    expect(lines[0].reasons.map((r: any) => r.field)).toEqual(['spec.template.spec.containers[redis].resources']);
+    // A memory limit also sizes maxmemory (70% of it), so redis.conf and its hash change too.
+    expect(lines[0].reasons.map((r: any) => r.field)).toEqual([
+      'spec.template.spec.containers[redis].resources', 'spec.template.metadata.annotations[redis.github.com/config-hash]',
+    ]);
     expect(h.get('StatefulSet', 'web', 'cache').metadata.uid).toBe(uid);
     expect(h.get('StatefulSet', 'web', 'cache').spec.template.spec.containers[0].resources.limits.memory).toBe('256Mi');
   });

@@ -10,6 +10,7 @@ import {
   secretsFor, shippedInstances, startRedisPod, type RedisPod,
 } from '../support/redis';
 import { requireProgram } from '../support/programs';
+import { tlsSecretsFor } from '../support/tls';
 
 /**
  * With `appendonly yes`, the init container turns an RDB-only data volume into an AOF before
@@ -114,9 +115,10 @@ describe('RDB-only volume → appendonly yes', () => {
     const cache = shippedInstances().find((e) => e.instance === 'web/cache')!;
     expect(cache.redisInstance.spec.image).toMatch(/alpine/);
     const dataDir = await rdbOnlyVolume();
-    const pod = await startRedisPod(cache, 0, { dataDir, shell: 'busybox' });
+    // web/cache serves TLS: a certificate made with openssl in its Secret.
+    const pod = await startRedisPod(cache, 0, { dataDir, shell: 'busybox', secrets: tlsSecretsFor(cache.statefulSet, makeTempDir('redis-ca-')) });
     expect(initStderr(pod)).toContain(MIGRATING);
-    await expectData(await connect(pod));
+    await expectData(await connect(pod, { tls: pod.tls }));
     for (const kind of ['readiness', 'liveness'] as const) expect(await pod.runProbe(kind), kind).toMatchObject({ exitCode: 0 });
   });
 

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REDIS_CONFIG } from '../../src/redis-conf/render';
 import {
-  cleanupRedisPods, configGet, connect, redisBinaries, renderSpec, secretsFor, shippedInstances, startRedisPod,
+  cleanupRedisPods, configGet, connect, makeTempDir, redisBinaries, renderSpec, secretsFor, shippedInstances, startRedisPod,
 } from '../support/redis';
+import { tlsSecretsFor } from '../support/tls';
 
 /**
  * The rendered redis.conf starts a real redis-server, and the server runs with the values
@@ -48,8 +49,10 @@ describe('the shipped examples', () => {
     it(`${example.instance}: redis-server starts on the rendered redis.conf with the spec's values and the defaults`, async () => {
       const password = 'example password "with" \\ specials';
       const auth = example.redisInstance.spec.auth !== undefined;
-      const pod = await startRedisPod(example, 0, { secrets: secretsFor(example.statefulSet, password) });
-      const client = await connect(pod, auth ? { password } : {});
+      // With spec.tls: a certificate from a CA made with openssl, in the Secret the pod mounts.
+      const tlsSecrets = tlsSecretsFor(example.statefulSet, makeTempDir('redis-ca-'));
+      const pod = await startRedisPod(example, 0, { secrets: { ...secretsFor(example.statefulSet, password), ...tlsSecrets } });
+      const client = await connect(pod, { ...(auth ? { password } : {}), ...(pod.tls ? { tls: pod.tls } : {}) });
       const config = example.redisInstance.spec.config ?? {};
       for (const [key, value] of Object.entries(config)) {
         expect.soft(sortedIfFlags(key, await configGet(client, key)), key).toBe(asConfigGet(key, value));

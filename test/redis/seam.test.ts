@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { RUNTIME_CONFIG_FILE, renderRedisConf } from '../../src/redis-conf/render';
-import { AOF_MIGRATION_TIMEOUT_SECONDS, LIVENESS_COMMAND, READINESS_COMMAND } from '../../src/render/instance';
 import {
-  INSTALL_REDIS, findRedisBinaries, hostPath, primaryDnsName, remapDataDirEnv, remapPrimaryEnv, remapProbeCommand, remapRedisConf,
-  renderSpec, resolveEnv, rewriteConfLines, secretsFor, type Mount,
+  AOF_MIGRATION_TIMEOUT_SECONDS, LIVENESS_COMMAND, READINESS_COMMAND, instanceRedisConf, livenessCommand, readinessCommand,
+} from '../../src/render/instance';
+import { validateRedisInstance } from '../../src/api/validate';
+import {
+  INSTALL_REDIS, findRedisBinaries, hostPath, primaryDnsName, remapDataDirEnv, remapExporterEnv, remapImageCommand, remapPrimaryEnv,
+  remapProbeCommand, remapRedisConf, renderSpec, resolveEnv, rewriteConfLines, secretsFor, type Mount,
 } from '../support/redis';
 
 /** The seam between rendered pods and this machine: pure functions, no server needed. */
@@ -51,6 +54,64 @@ describe('remapRedisConf', () => {
     expect(() => remapRedisConf(renderRedisConf(), {
       dataMountPath: '/var/lib/redis', dataDir: '/tmp/d', containerPort: 6379, port: 1, runtimeConf: '/tmp/r',
     })).toThrow('line "dir /var/lib/redis" not found');
+  });
+});
+
+describe('remapRedisConf with TLS', () => {
+  const conf = (tls: Record<string, unknown>) => instanceRedisConf(validateRedisInstance({
+    apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata: { name: 'cache' }, spec: { image: 'redis:7', tls },
+  }).instance!);
+  const mounts: Mount[] = [{ mountPath: '/etc/redis/tls', hostDir: '/tmp/vol/tls', volume: 'tls' }];
+  const to = { dataMountPath: '/data', dataDir: '/tmp/d', containerPort: 6379, port: 40001, runtimeConf: '/tmp/r', hostPath: (p: string) => hostPath(mounts, p) };
+
+  it('points tls-port at the test port, keeps port 0, and maps the certificate files to the Secret volume', () => {
+    const rendered = conf({ secretName: 's' });
+    const before = rendered.split('\n');
+    const after = remapRedisConf(rendered, to).split('\n');
+    expect(before.map((line, i) => [line, after[i]]).filter(([a, b]) => a !== b)).toEqual([
+      ['bind 0.0.0.0', 'bind 127.0.0.1'],
+      ['dir /data', 'dir "/tmp/d"'],
+      ['tls-ca-cert-file /etc/redis/tls/ca.crt', 'tls-ca-cert-file "/tmp/vol/tls/ca.crt"'],
+      ['tls-cert-file /etc/redis/tls/tls.crt', 'tls-cert-file "/tmp/vol/tls/tls.crt"'],
+      ['tls-key-file /etc/redis/tls/tls.key', 'tls-key-file "/tmp/vol/tls/tls.key"'],
+      ['tls-port 6379', 'tls-port 40001'],
+      [`include ${RUNTIME_CONFIG_FILE}`, 'include "/tmp/r"'],
+    ]);
+  });
+
+  it('a migration\'s plain port needs plainPort; a file outside the mounts throws', () => {
+    expect(() => remapRedisConf(conf({ secretName: 's', allowPlaintext: true }), to)).toThrow('redis.conf has "port 6380" besides TLS: pass plainPort');
+    expect(remapRedisConf(conf({ secretName: 's', allowPlaintext: true }), { ...to, plainPort: 40002 }).split('\n')).toContain('port 40002');
+    expect(() => remapRedisConf(conf({ secretName: 's' }), { ...to, hostPath: (p: string) => hostPath([], p) })).toThrow('/etc/redis/tls/tls.crt is not on any volume mount');
+  });
+
+  it('maps the TLS file flags of the probes, and nothing else', () => {
+    const mapped = remapProbeCommand(livenessCommand(true), 6379, 40001, (p) => hostPath(mounts, p));
+    expect(mapped[2]).toBe("redis-cli --tls --cacert '/tmp/vol/tls/ca.crt' --cert '/tmp/vol/tls/tls.crt' --key '/tmp/vol/tls/tls.key' -h 127.0.0.1 -p 40001 ping | grep -Eq 'PONG|LOADING|MASTERDOWN'");
+    expect(() => remapProbeCommand(readinessCommand(true), 6379, 1)).toThrow('the probe command names /etc/redis/tls/ca.crt: pass the container\'s mounts');
+  });
+});
+
+describe('the exporter sidecar', () => {
+  const mounts: Mount[] = [{ mountPath: '/etc/redis/tls', hostDir: '/tmp/vol/tls', volume: 'tls' }];
+  const to = { containerPort: 6379, port: 40001, metricsContainerPort: 9121, metricsPort: 40002, mounts };
+
+  it('runs Debian\'s exporter for the image\'s /redis_exporter, and nothing unknown', () => {
+    expect(remapImageCommand(['/redis_exporter'], (program, envVar) => `/usr/bin/${program} (${envVar})`))
+      .toEqual(['/usr/bin/prometheus-redis-exporter (REDIS_EXPORTER)']);
+    expect(() => remapImageCommand(['/bin/other'], () => 'x')).toThrow('does not know the program "/bin/other"');
+  });
+
+  it('points REDIS_ADDR and the listen address here, maps the TLS files, and keeps the rest', () => {
+    expect(remapExporterEnv({
+      REDIS_ADDR: 'rediss://localhost:6379', REDIS_EXPORTER_WEB_LISTEN_ADDRESS: ':9121', REDIS_PASSWORD: 'pw\n',
+      REDIS_EXPORTER_TLS_CA_CERT_FILE: '/etc/redis/tls/ca.crt',
+    }, to)).toEqual({
+      REDIS_ADDR: 'rediss://localhost:40001', REDIS_EXPORTER_WEB_LISTEN_ADDRESS: '127.0.0.1:40002', REDIS_PASSWORD: 'pw\n',
+      REDIS_EXPORTER_TLS_CA_CERT_FILE: '/tmp/vol/tls/ca.crt',
+    });
+    expect(() => remapExporterEnv({ REDIS_ADDR: 'redis://redis:6379', REDIS_EXPORTER_WEB_LISTEN_ADDRESS: ':9121' }, to)).toThrow('not redis[s]://localhost:6379');
+    expect(() => remapExporterEnv({ REDIS_ADDR: 'redis://localhost:6379' }, to)).toThrow('REDIS_EXPORTER_WEB_LISTEN_ADDRESS is undefined');
   });
 });
 

@@ -54,7 +54,7 @@ describe('synthesize', () => {
     expect(issues).toEqual([]);
     expect([...files.keys()]).toEqual(['crds.yaml', 'instances/jobs/queue.yaml', 'instances/shop/sessions.yaml', 'instances/web/cache.yaml']);
     const docs = files.get('instances/web/cache.yaml')!.split(/^---\n/m).map((d) => load(d) as any);
-    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['RedisInstance/cache', 'ConfigMap/cache', 'Service/cache', 'StatefulSet/cache']);
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['RedisInstance/cache', 'ConfigMap/cache', 'Service/cache', 'StatefulSet/cache', 'NetworkPolicy/cache']);
     expect((load(files.get('crds.yaml')!) as any).metadata.name).toBe('redisinstances.redis.github.com');
   });
 
@@ -151,7 +151,7 @@ describe('synthesizeToDirectory', () => {
     expect(await synthesizeToDirectory(join(dir, 'out'), { instanceDirs: [join(dir, 'instances')], displayRoot: dir }, (l) => lines.push(l))).toBe(1);
     expect(lines).toEqual([
       'error: instances/a.yaml:8: RedisInstance web/cache: spec.replicas: must be at least 1, got 0',
-      'error: instances/b.yaml:8: RedisInstance web/other: spec.image2: unknown field (did you mean "image"?); known fields: image, replicas, resources, storage, config, auth',
+      'error: instances/b.yaml:8: RedisInstance web/other: spec.image2: unknown field (did you mean "image"?); known fields: image, replicas, resources, storage, config, auth, networkPolicy, metrics, tls',
       expect.stringMatching(/^error: instances\/c\.yaml:1: YAML does not parse/),
       `synth failed: 3 problems; ${join(dir, 'out')} was left unchanged`,
     ]);

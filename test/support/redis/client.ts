@@ -5,11 +5,18 @@ import { onCleanup } from './pod';
  * A client for one pod, closed by cleanupRedisPods. No retries and no offline queue: a
  * refused command fails at once with Redis's own error (NOAUTH, READONLY, WRONGPASS).
  */
-export async function connect(pod: { readonly port: number }, options: { readonly password?: string } = {}): Promise<Redis> {
+export async function connect(pod: { readonly port: number }, options: {
+  readonly password?: string;
+  /** TLS with these PEM files (a client certificate when cert and key are given); the host name is not checked. */
+  readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
+  /** Connect to this port instead of the pod's. */
+  readonly port?: number;
+} = {}): Promise<Redis> {
   const client = new Redis({
     host: '127.0.0.1',
-    port: pod.port,
+    port: options.port ?? pod.port,
     ...(options.password !== undefined ? { password: options.password } : {}),
+    ...(options.tls ? { tls: { ...options.tls, checkServerIdentity: () => undefined } } : {}),
     lazyConnect: true,
     enableReadyCheck: false,
     enableOfflineQueue: false,

@@ -9,7 +9,8 @@
  * RedisPod handle (`port`, `pid`, `dataDir`, `stop(signal = 'SIGTERM')`, `runProbe(kind)`, ...):
  *
  * 1. Volumes: a temp folder per volume; the ConfigMap volume gets each `data` key as a file,
- *    emptyDirs start empty, the data claim is a folder that outlives the process (pass
+ *    a Secret volume each key of that Secret in the `secrets` option (missing: the pod does
+ *    not start, as with the kubelet), emptyDirs start empty, the data claim is a folder that outlives the process (pass
  *    `dataDir` to restart a pod on the same "PersistentVolume"). Every container path the
  *    pod uses must lie on one of its volume mounts, or the harness throws.
  * 2. Init containers, in order: their `command` + `args` verbatim (`sh -c <script>`) with
@@ -23,13 +24,23 @@
  *    the redis container's env, and its timeoutSeconds.
  * 5. `stop()` runs the exec preStop hook if there is one, then sends SIGTERM, as the kubelet
  *    does (SIGKILL after 10 s instead of terminationGracePeriodSeconds).
+ * 6. `startSidecar(name)` starts another container of the pod (the exporter `metrics`) with
+ *    its rendered command and env (Secret keys from `secrets`, or the call's own `secrets`
+ *    to try a wrong password), and waits until its HTTP port answers `/health`;
+ *    `get(path)` scrapes it.
  *
  * The only differences from a pod, each done by a small function in seam.ts that changes
  * exactly what it names and throws if it is not there:
  * - Data directory: the line `dir /data` (the data volume's mount path) → the temp data
  *   folder.
  * - Port: the line `port 6379` (the container port named `redis`) → a free port, and
- *   `-p 6379` in each probe and hook command → that port.
+ *   `-p 6379` in each probe and hook command → that port. With TLS (the line
+ *   `tls-port 6379`): that line → the free port instead, `port 0` stays, a migration's
+ *   `port 6380` → a second free port (`plainPort`); the `tls-cert-file`, `tls-key-file`
+ *   and `tls-ca-cert-file` paths, and redis-cli's `--cacert`/`--cert`/`--key` paths in
+ *   probes, map like any path on a mount (the Secret volume). The harness waits for PONG
+ *   over TLS then, with the Secret's CA (chain checked, not the host name, as redis-cli does),
+ *   and gives the PEM files to the test as `tls`.
  * - Listening address: the line `bind 0.0.0.0` → `bind 127.0.0.1`, so that a test server
  *   (protected-mode off, often without a password) is not reachable from the network.
  * - Config, runtime and data paths: paths on volume mounts map to the volume folders: the
@@ -42,6 +53,12 @@
  * - Cluster DNS: the init container's PRIMARY_HOST must be pod 0's stable name
  *   `<statefulset>-0.<serviceName>.<namespace>.svc` and resolves to 127.0.0.1;
  *   PRIMARY_PORT must be the container port and becomes pod 0's port here.
+ * - Sidecars (remapImageCommand, remapExporterEnv): the exporter image's entrypoint
+ *   `/redis_exporter` runs Debian's `prometheus-redis-exporter` ($REDIS_EXPORTER, else on
+ *   PATH); its REDIS_ADDR must be `redis[s]://localhost:<container port>` and points at
+ *   the pod's port, REDIS_EXPORTER_WEB_LISTEN_ADDRESS must be `:<its container port>` and
+ *   becomes `127.0.0.1:<free port>`, and REDIS_EXPORTER_TLS_*_FILE paths map like any
+ *   path on a mount. Nothing else in its env changes.
  * - Working directory: a container's `workingDir` maps like any path on a mount; without
  *   one, redis runs in the data folder (the official images' WORKDIR is /data).
  * - Binaries: PATH starts with a per-pod bin folder where `redis-server` and `redis-cli`

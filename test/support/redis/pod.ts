@@ -1,15 +1,18 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createConnection, createServer } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
-import { RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
+import { CONFIG_FILE, RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
 import { findExecutable, redisBinaries, type RedisBinaries } from './binaries';
 import { requireProgram } from '../programs';
 import {
   configMapFiles, containerPort, dataVolumeName, hostPath, mountTable, podName, podSpec, primaryDnsName, redisContainer,
-  remapCommandPaths, remapDataDirEnv, remapPrimaryEnv, remapProbeCommand, remapRedisConf, resolveEnv, type RenderedPodSource, type Secrets,
+  TLS_FILE_DIRECTIVES, remapCommandPaths, remapDataDirEnv, remapExporterEnv, remapImageCommand, remapPrimaryEnv, remapProbeCommand, remapRedisConf, resolveEnv,
+  type RenderedPodSource, type Secrets,
 } from './seam';
 
 /** PATH inside our "containers": the harness's bin folder first, then the usual system folders. */
@@ -67,8 +70,12 @@ export interface RedisPod {
   /** `<statefulset>-<ordinal>`. */
   readonly name: string;
   readonly ordinal: number;
-  /** The port the server listens on, on 127.0.0.1. */
+  /** The port the server listens on, on 127.0.0.1 (the TLS port with TLS). */
   readonly port: number;
+  /** With TLS and a plain port besides (a migration): that port. */
+  readonly plainPort?: number;
+  /** With TLS: the pod's certificate files (PEM) as mounted from the Secret, for clients. */
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
   /** Process id of redis-server. */
   readonly pid: number;
   /** The data folder (the pod's PersistentVolume): pass it to startRedisPod again to restart. */
@@ -98,6 +105,26 @@ export interface RedisPod {
   stop(signal?: NodeJS.Signals): Promise<StopResult>;
   /** Run the rendered readiness or liveness command against this pod, as the kubelet would. */
   runProbe(kind: 'readiness' | 'liveness', options?: { readonly env?: Readonly<Record<string, string>> }): Promise<ProbeResult>;
+  /**
+   * Start a sidecar container of the pod (e.g. the exporter `metrics`) with its rendered
+   * command and env, through the seam (remapImageCommand, remapExporterEnv), and wait
+   * until its HTTP port answers. `secrets` overrides the pod's for this container.
+   */
+  startSidecar(container: string, options?: { readonly secrets?: Secrets }): Promise<Sidecar>;
+}
+
+/** A sidecar container running on this machine. */
+export interface Sidecar {
+  readonly name: string;
+  readonly pid: number;
+  /** The port its HTTP listener uses here, on 127.0.0.1. */
+  readonly port: number;
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  logs(): string;
+  /** GET `path` on the sidecar: status and body. */
+  get(path: string): Promise<{ readonly status: number; readonly body: string }>;
+  stop(): Promise<StopResult>;
 }
 
 /** The init container failed: the kubelet would not start the redis container. */
@@ -259,13 +286,30 @@ function runToCompletion(argv: readonly string[], env: Record<string, string>, c
   });
 }
 
+/** GET http://127.0.0.1:<port><path>: status and body (rejects when nothing answers). */
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** One inline PING on a fresh connection: the first reply line, or undefined if it cannot connect. */
-function pingOnce(port: number): Promise<string | undefined> {
+function pingOnce(port: number, tls?: { ca: string; cert: string; key: string }): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const conn = createConnection({ host: '127.0.0.1', port });
+    // With TLS: the chain is checked, not the host name (as redis-cli does).
+    const conn = tls
+      ? tlsConnect({ host: '127.0.0.1', port, ...tls, checkServerIdentity: () => undefined })
+      : createConnection({ host: '127.0.0.1', port });
     let reply = '';
     conn.setTimeout(1_000, () => conn.destroy());
-    conn.on('connect', () => conn.write('PING\r\n'));
+    conn.on(tls ? 'secureConnect' : 'connect', () => conn.write('PING\r\n'));
     conn.on('data', (chunk) => {
       reply += chunk.toString('utf8');
       const end = reply.indexOf('\r\n');
@@ -280,11 +324,13 @@ function pingOnce(port: number): Promise<string | undefined> {
 }
 
 /** Until the server answers PING (PONG, or NOAUTH with a password) or exits. */
-async function waitUntilServing(child: ChildProcess, port: number, timeoutMs: number, logs: () => string): Promise<'serving' | 'exited'> {
+async function waitUntilServing(
+  child: ChildProcess, port: number, timeoutMs: number, logs: () => string, tls?: { ca: string; cert: string; key: string },
+): Promise<'serving' | 'exited'> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited(child)) return 'exited';
-    const reply = await pingOnce(port);
+    const reply = await pingOnce(port, tls);
     if (reply === '+PONG' || reply?.startsWith('-NOAUTH')) return 'serving';
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -318,8 +364,13 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
         throw new Error(`volume ${volume.name} mounts ConfigMap "${volume.configMap.name}", not the rendered "${configMap.metadata?.name}"`);
       }
       configVolume = volume.name;
+    } else if (volume.secret) {
+      // As the kubelet projects a Secret: one file per key (a missing Secret keeps the pod from starting).
+      const data = secrets[volume.secret.secretName ?? ''];
+      if (!data) throw new Error(`volume ${volume.name}: Secret "${volume.secret.secretName}" is not in secrets; the kubelet would not start the pod`);
+      for (const [key, value] of Object.entries(data)) writeFileSync(join(dir, key), value, { mode: 0o400 });
     } else if (!volume.emptyDir) {
-      throw new Error(`volume ${volume.name}: only configMap and emptyDir volumes are supported by the test harness`);
+      throw new Error(`volume ${volume.name}: only configMap, secret and emptyDir volumes are supported by the test harness`);
     }
     volumeDirs[volume.name] = dir;
   }
@@ -372,10 +423,21 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
   const redisEnv = resolveEnv(redis.env, { name, namespace, secrets });
   const argv = remapCommandPaths(commandOf(redis), redisMounts);
   const configPath = argv.find((a) => a.startsWith(volumeDirs[configVolume!])) ?? '';
+  // With TLS: the files redis.conf names, from the mounted Secret, so the harness can talk TLS too.
+  const confLines = (configMap.data?.[CONFIG_FILE] ?? '').split('\n');
+  const tlsFile = (directive: string) => {
+    const line = confLines.find((l) => l.startsWith(`${directive} `));
+    return line ? readFileSync(hostPath(redisMounts, line.slice(directive.length + 1)), 'utf8') : undefined;
+  };
+  const tls = confLines.includes(`tls-port ${cport}`)
+    ? { ca: tlsFile(TLS_FILE_DIRECTIVES[2])!, cert: tlsFile(TLS_FILE_DIRECTIVES[0])!, key: tlsFile(TLS_FILE_DIRECTIVES[1])! }
+    : undefined;
+  const plainPort = tls && confLines.some((l) => /^port [1-9]\d*$/.test(l)) ? await freePort() : undefined;
 
   for (let attempt = 1; ; attempt++) {
     const files = configMapFiles(configMap, (conf) => remapRedisConf(conf, {
       dataMountPath: dataMount.mountPath, dataDir, containerPort: cport, port, runtimeConf,
+      ...(plainPort ? { plainPort } : {}), hostPath: (path) => hostPath(redisMounts, path),
     }));
     for (const [file, content] of Object.entries(files)) writeFileSync(join(volumeDirs[configVolume], file), content);
 
@@ -390,7 +452,7 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
     child.stderr!.on('data', (c: Buffer) => { output += c.toString('utf8'); });
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     const state = await Promise.race([
-      waitUntilServing(child, port, options.readyTimeoutMs ?? 10_000, () => output),
+      waitUntilServing(child, port, options.readyTimeoutMs ?? 10_000, () => output, tls),
       spawnError.then((e) => { throw e; }),
     ]);
     if (state === 'exited') {
@@ -406,7 +468,7 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
     const finalPort = port;
     /** An exec command of the redis container (probe or hook), run as the kubelet would. */
     const runExec = (command: readonly string[], timeoutSeconds: number, env: Readonly<Record<string, string>> = {}) =>
-      runToCompletion(remapProbeCommand(command, cport, finalPort), { ...baseEnv, ...redisEnv, ...env }, root, timeoutSeconds * 1000);
+      runToCompletion(remapProbeCommand(command, cport, finalPort, (path) => hostPath(redisMounts, path)), { ...baseEnv, ...redisEnv, ...env }, root, timeoutSeconds * 1000);
     const grace = spec.terminationGracePeriodSeconds ?? 30;
 
     // postStart: the kubelet kills the container when it fails.
@@ -423,7 +485,7 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
     if (preStop && !preStop.exec?.command) throw new Error('only exec preStop hooks are supported by the test harness');
 
     return {
-      name, ordinal, port: finalPort, pid: child.pid!, dataDir, root, configPath, runtimeConf, init, argv, env: redisEnv,
+      name, ordinal, port: finalPort, ...(plainPort ? { plainPort } : {}), ...(tls ? { tls } : {}), pid: child.pid!, dataDir, root, configPath, runtimeConf, init, argv, env: redisEnv,
       get alive() { return !exited(child); },
       logs: () => output,
       execLog: () => (existsSync(execLogPath) ? readFileSync(execLogPath, 'utf8').replace(/\0/g, ' ') : ''),
@@ -431,6 +493,35 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
         // The kubelet runs preStop, then sends SIGTERM (SIGKILL after the grace period; 10 s here).
         if (signal === 'SIGTERM' && preStop?.exec?.command && !exited(child)) await runExec(preStop.exec.command, grace);
         return killAndWait(child, signal, 10_000);
+      },
+      startSidecar: async (containerName, sidecarOptions = {}) => {
+        const container = spec.containers.find((c) => c.name === containerName);
+        if (!container || container.name === redis.name) throw new Error(`the pod has no sidecar container "${containerName}"`);
+        const mounts = mountTable(container.volumeMounts, volumeDirs);
+        const httpPort = container.ports?.[0]?.containerPort;
+        if (!httpPort) throw new Error(`sidecar ${containerName} has no port`);
+        const hostPort = await freePort();
+        const env = remapExporterEnv(resolveEnv(container.env, { name, namespace, secrets: sidecarOptions.secrets ?? secrets }), {
+          containerPort: cport, port: finalPort, metricsContainerPort: httpPort, metricsPort: hostPort, mounts,
+        });
+        const sidecarArgv = [...remapImageCommand(container.command, (program, envVar) => requireProgram(process.env[envVar] || program)), ...(container.args ?? [])];
+        const proc = spawn(sidecarArgv[0], sidecarArgv.slice(1), { env: { ...baseEnv, ...env }, cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        live.add(proc);
+        let out = '';
+        proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+        proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+        const get = (path: string) => httpGet(hostPort, path);
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          if (exited(proc)) throw new Error(`sidecar ${containerName} of pod ${name} exited with ${proc.exitCode ?? proc.signalCode}:\n${out}`);
+          if (await get('/health').then(() => true, () => false)) break;
+          if (Date.now() > deadline) throw new Error(`sidecar ${containerName} of pod ${name} did not answer HTTP within 10 s:\n${out}`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        return {
+          name: containerName, pid: proc.pid!, port: hostPort, argv: sidecarArgv, env,
+          logs: () => out, get, stop: () => killAndWait(proc, 'SIGTERM', 5_000),
+        };
       },
       runProbe: async (kind, probeOptions = {}) => {
         const probe = kind === 'readiness' ? redis.readinessProbe : redis.livenessProbe;

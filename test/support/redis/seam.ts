@@ -154,27 +154,67 @@ export function remapRedisConf(conf: string, to: {
   readonly dataMountPath: string; readonly dataDir: string;
   readonly containerPort: number; readonly port: number;
   readonly runtimeConf: string;
+  /** With TLS: the free port for a plain `port <n>` line other than `port 0` (a migration's plain port). */
+  readonly plainPort?: number;
+  /** With TLS: a container path on a mount → the file on this machine. */
+  readonly hostPath?: (containerPath: string) => string;
 }): string {
   return rewriteConfLines(conf, [
     [`dir ${to.dataMountPath}`, `dir ${quoteConfArg(to.dataDir)}`],
-    [`port ${to.containerPort}`, `port ${to.port}`],
+    ...tlsConfLines(conf, to),
     ['bind 0.0.0.0', 'bind 127.0.0.1'],
     [`include ${RUNTIME_CONFIG_FILE}`, `include ${quoteConfArg(to.runtimeConf)}`],
   ]);
+}
+
+/** The TLS directives whose argument is a file in the pod. */
+export const TLS_FILE_DIRECTIVES = ['tls-cert-file', 'tls-key-file', 'tls-ca-cert-file'] as const;
+
+/**
+ * The port lines: without TLS `port <container port>` → the free port. With TLS (the line
+ * `tls-port <container port>`): that line → the free port; `port 0` stays (no plain
+ * listener), any other `port <n>` → `plainPort`; and each TLS file directive's path → the
+ * file on this machine.
+ */
+function tlsConfLines(conf: string, to: Parameters<typeof remapRedisConf>[1]): Array<readonly [string, string]> {
+  const lines = conf.split('\n');
+  if (!lines.includes(`tls-port ${to.containerPort}`)) return [[`port ${to.containerPort}`, `port ${to.port}`]];
+  const out: Array<readonly [string, string]> = [[`tls-port ${to.containerPort}`, `tls-port ${to.port}`]];
+  const plain = lines.find((l) => /^port \d+$/.test(l));
+  if (!plain) throw new Error('redis.conf with tls-port has no port line');
+  if (plain !== 'port 0') {
+    if (to.plainPort === undefined) throw new Error(`redis.conf has "${plain}" besides TLS: pass plainPort`);
+    out.push([plain, `port ${to.plainPort}`]);
+  }
+  for (const directive of TLS_FILE_DIRECTIVES) {
+    const line = lines.find((l) => l.startsWith(`${directive} `));
+    if (!line) throw new Error(`redis.conf with tls-port has no ${directive}`);
+    if (!to.hostPath) throw new Error('redis.conf has TLS files: pass hostPath');
+    out.push([line, `${directive} ${quoteConfArg(to.hostPath(line.slice(directive.length + 1)))}`]);
+  }
+  return out;
 }
 
 /**
  * A probe's exec command with `-p <container port>` (exactly once) pointed at `port`.
  * Only `sh -c <script>` commands are expected.
  */
-export function remapProbeCommand(command: readonly string[] | undefined, containerPort: number, port: number): string[] {
+export function remapProbeCommand(
+  command: readonly string[] | undefined, containerPort: number, port: number, hostPathOf?: (containerPath: string) => string,
+): string[] {
   if (!command || command.length !== 3 || command[0] !== 'sh' || command[1] !== '-c') {
     throw new Error(`expected a probe command ["sh", "-c", script], got ${JSON.stringify(command)}`);
   }
   const flag = new RegExp(`(^|\\s)-p ${containerPort}(?=\\s|$)`, 'g');
   const found = command[2].match(flag)?.length ?? 0;
   if (found !== 1) throw new Error(`expected "-p ${containerPort}" once in the probe command, found it ${found} times: ${command[2]}`);
-  return ['sh', '-c', command[2].replace(flag, `$1-p ${port}`)];
+  let script = command[2].replace(flag, `$1-p ${port}`);
+  // redis-cli's TLS files (--cacert/--cert/--key <path>): each path on a mount → its file here.
+  script = script.replace(/(^|\s)(--(?:cacert|cert|key)) (\/\S+)/g, (_m, pre: string, opt: string, path: string) => {
+    if (!hostPathOf) throw new Error(`the probe command names ${path}: pass the container's mounts`);
+    return `${pre}${opt} '${hostPathOf(path).replace(/'/g, `'\\''`)}'`;
+  });
+  return ['sh', '-c', script];
 }
 
 /**
@@ -202,5 +242,48 @@ export function secretsFor(sts: V1StatefulSet, value: string): Record<string, Re
       if (ref?.name) (out[ref.name] ??= {})[ref.key] = value;
     }
   }
+  return out;
+}
+
+/**
+ * Programs the images' commands name by absolute path, and what runs them here: the
+ * exporter image's entrypoint `/redis_exporter` is Debian's `prometheus-redis-exporter`
+ * ($REDIS_EXPORTER, else on PATH).
+ */
+export const IMAGE_PROGRAMS: Readonly<Record<string, { readonly program: string; readonly envVar: string }>> = {
+  '/redis_exporter': { program: 'prometheus-redis-exporter', envVar: 'REDIS_EXPORTER' },
+};
+
+/** A sidecar's command with the image's program mapped to this machine's (see IMAGE_PROGRAMS); nothing else changes. */
+export function remapImageCommand(command: readonly string[] | undefined, find: (program: string, envVar: string) => string): string[] {
+  const [program, ...rest] = command ?? [];
+  const known = program === undefined ? undefined : IMAGE_PROGRAMS[program];
+  if (!known) throw new Error(`the test harness does not know the program ${JSON.stringify(program)} of this sidecar (known: ${Object.keys(IMAGE_PROGRAMS).join(', ')})`);
+  return [find(known.program, known.envVar), ...rest];
+}
+
+/**
+ * The exporter sidecar's env, as it runs here: exactly these variables change.
+ * - REDIS_ADDR must be `redis://localhost:<container port>` (or `rediss://`) → this pod's port;
+ * - REDIS_EXPORTER_WEB_LISTEN_ADDRESS must be `:<its metrics container port>` → `127.0.0.1:<free port>`
+ *   (a test exporter is not reachable from the network);
+ * - REDIS_EXPORTER_TLS_*_FILE: container paths → the files on this machine (on the container's mounts).
+ */
+export function remapExporterEnv(env: Readonly<Record<string, string>>, to: {
+  readonly containerPort: number; readonly port: number;
+  readonly metricsContainerPort: number; readonly metricsPort: number;
+  readonly mounts: readonly Mount[];
+}): Record<string, string> {
+  const out = { ...env };
+  const addr = /^(rediss?):\/\/localhost:(\d+)$/.exec(env.REDIS_ADDR ?? '');
+  if (!addr || Number(addr[2]) !== to.containerPort) {
+    throw new Error(`REDIS_ADDR is ${JSON.stringify(env.REDIS_ADDR)}, not redis[s]://localhost:${to.containerPort}`);
+  }
+  out.REDIS_ADDR = `${addr[1]}://localhost:${to.port}`;
+  if (env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS !== `:${to.metricsContainerPort}`) {
+    throw new Error(`REDIS_EXPORTER_WEB_LISTEN_ADDRESS is ${JSON.stringify(env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS)}, not ":${to.metricsContainerPort}"`);
+  }
+  out.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `127.0.0.1:${to.metricsPort}`;
+  for (const key of Object.keys(env).filter((k) => /^REDIS_EXPORTER_TLS_.*_FILE$/.test(k))) out[key] = hostPath(to.mounts, env[key]);
   return out;
 }
