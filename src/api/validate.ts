@@ -3,7 +3,7 @@ import { redisInstanceSchema } from './crd';
 import { isQuantity, parseQuantity } from './quantity';
 import { MANAGED_CONFIG_KEYS, SECRET_CONFIG_KEYS } from '../redis-conf/render';
 import {
-  API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
+  API_VERSION, KIND, failoverModeOf, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
 
 /** A path into an object: property names and array indexes. */
@@ -162,6 +162,8 @@ function describe(error: ErrorObject, root: FieldPath): { path: FieldPath; messa
       return { path: at, message: p.limit === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long` };
     case 'maxLength':
       return { path: at, message: `must be at most ${p.limit} characters long` };
+    case 'maxItems':
+      return { path: at, message: `must have at most ${p.limit} items` };
     case 'maxProperties':
       return { path: at, message: `must have at most ${p.limit} entries` };
     case 'enum':
@@ -218,6 +220,24 @@ function semanticIssues(spec: any): Array<{ path: FieldPath; message: string }> 
     if ((parseQuantity(request) ?? 0n) > (parseQuantity(limit) ?? 0n)) {
       out.push({ path: ['spec', 'resources', 'requests', name], message: `must be less than or equal to the ${name} limit (${limit}), got ${show(request)}` });
     }
+  }
+  out.push(...failoverIssues(spec));
+  return out;
+}
+
+/** The CRD's two CEL rules on spec: failover needs 3 pods; sentinel settings need failover. */
+function failoverIssues(spec: any): Array<{ path: FieldPath; message: string }> {
+  const out: Array<{ path: FieldPath; message: string }> = [];
+  const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
+  if (spec.failover === 'sentinel' && replicas < 3) {
+    out.push({
+      path: ['spec', 'failover'],
+      message: `failover sentinel needs replicas >= 3, got replicas ${replicas}: two Sentinels cannot reach a majority when the primary's pod dies (docs/failover.md); set replicas to 3 or more, or failover to none`,
+    });
+  }
+  if (spec.sentinel !== undefined && failoverModeOf(spec) !== 'sentinel') {
+    const why = spec.failover === 'none' ? 'failover is none' : `failover defaults to none with replicas ${replicas}`;
+    out.push({ path: ['spec', 'sentinel'], message: `applies only with failover sentinel, but ${why}; remove spec.sentinel or set failover: sentinel (replicas >= 3)` });
   }
   return out;
 }
@@ -331,8 +351,21 @@ function resolvedSpec(spec: any): ResolvedRedisInstanceSpec {
     storage: spec.storage,
     config: spec.config ?? {},
     ...(spec.auth ? { auth: spec.auth } : {}),
+    ...(failoverModeOf(spec) === 'sentinel' ? {
+      failover: {
+        mode: 'sentinel' as const,
+        quorum: Math.floor(spec.replicas / 2) + 1,
+        downAfterMilliseconds: spec.sentinel?.downAfterMilliseconds ?? SENTINEL_DEFAULTS.downAfterMilliseconds,
+        failoverTimeoutMilliseconds: spec.sentinel?.failoverTimeoutMilliseconds ?? SENTINEL_DEFAULTS.failoverTimeoutMilliseconds,
+      },
+    } : {}),
+    ...(spec.affinity !== undefined ? { affinity: spec.affinity } : {}),
+    ...(spec.topologySpreadConstraints !== undefined ? { topologySpreadConstraints: spec.topologySpreadConstraints } : {}),
   };
 }
+
+/** Sentinel's defaults in this API (the CRD states the same). */
+export const SENTINEL_DEFAULTS = { downAfterMilliseconds: 5000, failoverTimeoutMilliseconds: 60000 } as const;
 
 /** Issues for instances defined more than once (same namespace and name). */
 export function duplicateIssues(

@@ -141,5 +141,16 @@ function toImportedSpec(spec: ResolvedRedisInstanceSpec): crd.RedisInstanceSpec 
     storage: { ...spec.storage },
     ...(Object.keys(spec.config).length > 0 ? { config: { ...spec.config } } : {}),
     ...(spec.auth ? { auth: { ...spec.auth } } : {}),
+    failover: spec.failover ? crd.RedisInstanceSpecFailover.SENTINEL : crd.RedisInstanceSpecFailover.NONE,
+    ...(spec.failover ? {
+      sentinel: {
+        downAfterMilliseconds: spec.failover.downAfterMilliseconds,
+        failoverTimeoutMilliseconds: spec.failover.failoverTimeoutMilliseconds,
+      },
+    } : {}),
+    ...(spec.affinity !== undefined ? { affinity: structuredClone(spec.affinity) as crd.RedisInstanceSpecAffinity } : {}),
+    ...(spec.topologySpreadConstraints !== undefined
+      ? { topologySpreadConstraints: structuredClone(spec.topologySpreadConstraints) as unknown as crd.RedisInstanceSpecTopologySpreadConstraints[] }
+      : {}),
   };
 }

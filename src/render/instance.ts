@@ -3,7 +3,9 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
-import { API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance } from '../api/types';
+import {
+  API_VERSION, KIND, type RedisInstanceObject, type RedisInstanceSpec, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
+} from '../api/types';
 import {
   CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
 } from '../redis-conf/render';
@@ -245,14 +247,23 @@ export function renderRedisInstanceObject(instance: ResolvedRedisInstance): Redi
       ...(instance.labels ? { labels: { ...instance.labels } } : {}),
       ...(instance.annotations ? { annotations: { ...instance.annotations } } : {}),
     },
-    spec: withoutEmptyConfig(structuredClone(instance.spec)),
+    spec: specWithDefaults(instance.spec),
   };
 }
 
-function withoutEmptyConfig(spec: ResolvedRedisInstance['spec']): RedisInstanceObject['spec'] {
-  if (Object.keys(spec.config).length > 0) return spec;
-  const { config: _empty, ...rest } = spec;
-  return rest;
+/** The resolved spec in the shape a user writes it, every default explicit (failover as its mode). */
+export function specWithDefaults(resolved: ResolvedRedisInstanceSpec): RedisInstanceSpec {
+  const { config, failover, affinity, topologySpreadConstraints, ...rest } = structuredClone(resolved);
+  return {
+    ...rest,
+    ...(Object.keys(config).length > 0 ? { config } : {}),
+    failover: failover ? 'sentinel' : 'none',
+    ...(failover ? {
+      sentinel: { downAfterMilliseconds: failover.downAfterMilliseconds, failoverTimeoutMilliseconds: failover.failoverTimeoutMilliseconds },
+    } : {}),
+    ...(affinity !== undefined ? { affinity } : {}),
+    ...(topologySpreadConstraints !== undefined ? { topologySpreadConstraints } : {}),
+  };
 }
 
 /** Metadata shared by the children: the instance's own labels, then ours (ours win). */
