@@ -1,11 +1,13 @@
 import type {
   V1ConfigMap, V1Container, V1LabelSelector, V1ObjectMeta, V1OwnerReference, V1PersistentVolumeClaim,
-  V1PodDisruptionBudget, V1PodTemplateSpec, V1Service, V1ServicePort, V1StatefulSet, V1StorageClass,
+  V1Pod, V1PodDisruptionBudget, V1PodTemplateSpec, V1Role, V1RoleBinding, V1Service, V1ServiceAccount, V1ServicePort, V1StatefulSet,
+  V1StorageClass,
 } from '@kubernetes/client-node';
 import { compareQuantities, isQuantity, quantitiesEqual } from '../api/quantity';
 import type { ResolvedRedisInstance } from '../api/types';
 import { CONFIG_HASH_ANNOTATION, CONTAINER_NAME, DATA_VOLUME, TEMPLATE_HASH_ANNOTATION, primaryServiceName } from '../render/instance';
 import { SECRET_HASH_ANNOTATION } from './desired';
+import { planAgentRbac } from './agent-rbac';
 import type { RenderedInstance } from '../render/instance';
 
 /**
@@ -35,7 +37,7 @@ export interface Reason {
   readonly to?: unknown;
 }
 
-export type ChildKind = 'StatefulSet' | 'ConfigMap' | 'Service' | 'PodDisruptionBudget';
+export type ChildKind = 'StatefulSet' | 'ConfigMap' | 'Service' | 'PodDisruptionBudget' | 'ServiceAccount' | 'Role' | 'RoleBinding';
 
 export type ChildWrite =
   /** The object is missing. */
@@ -85,6 +87,12 @@ export interface LiveState {
   readonly pvcs?: readonly V1PersistentVolumeClaim[];
   /** Every StorageClass, when an expansion is considered. */
   readonly storageClasses?: readonly V1StorageClass[];
+  /** The role agents' RBAC (failover instances). */
+  readonly serviceAccount?: V1ServiceAccount;
+  readonly role?: V1Role;
+  readonly roleBinding?: V1RoleBinding;
+  /** The instance's pods, for role labels (status, backstop, scale-down guard). */
+  readonly pods?: readonly V1Pod[];
 }
 
 export interface DesiredInput {
@@ -152,7 +160,7 @@ export function plan(desired: DesiredInput, live: LiveState): Plan {
       + 'Restore the previous storageClassName, or move the data to new claims yourself.');
   }
 
-  const childWrites = planChildren(desired, live);
+  const childWrites = [...planAgentRbac(desired, live), ...planChildren(desired, live)];
   const { pvcExpansions, claimsKeepingSize, needsStorageClasses } = planClaims(claims, desiredSize, live.storageClasses);
 
   if (!live.statefulSet) {
@@ -487,6 +495,11 @@ function planChildren(desired: DesiredInput, live: LiveState): ChildWrite[] {
     if (!mapsEqual(service.spec?.selector, current.spec?.selector)) {
       reasons.push({ object, field: 'spec.selector', from: current.spec?.selector, to: service.spec?.selector });
       spec.selector = exactMapPatch(service.spec?.selector ?? {}, current.spec?.selector);
+    }
+    const notReady = (s?: V1Service) => s?.spec?.publishNotReadyAddresses ?? false;
+    if (notReady(service) !== notReady(current)) {
+      reasons.push({ object, field: 'spec.publishNotReadyAddresses', from: notReady(current), to: notReady(service) });
+      spec.publishNotReadyAddresses = notReady(service);
     }
     const ports = (s?: V1Service) => JSON.stringify((s?.spec?.ports ?? []).map(normalPort));
     if (ports(service) !== ports(current)) {

@@ -473,30 +473,30 @@ const RESTRICTED: V1SecurityContext = {
 };
 
 /**
- * Where the pods may run. Replicated instances default to preferred (never required) pod
- * anti-affinity by node and a ScheduleAnyway spread over zones, so failover has somewhere
- * to go and a one-node cluster still runs them; spec.affinity and
- * spec.topologySpreadConstraints replace the defaults (`{}` and `[]` turn them off). A
- * user's spread constraint without a labelSelector gets the instance's pod selector (it
- * would count no pods otherwise).
+ * Where the pods may run. By default preferred (never required) pod anti-affinity by node
+ * and a ScheduleAnyway spread over zones, so failover has somewhere to go and a one-node
+ * cluster still runs the pods. A single pod gets them too (they cost it nothing), so that
+ * scaling never changes the pod template and never restarts the running pods.
+ * spec.affinity and spec.topologySpreadConstraints replace the defaults (`{}` and `[]` turn
+ * them off). A user's spread constraint without a labelSelector gets the instance's pod
+ * selector (it would count no pods otherwise).
  */
 export function schedulingOf(instance: ResolvedRedisInstance): { affinity?: V1Affinity; topologySpreadConstraints?: V1TopologySpreadConstraint[] } {
   const { spec, name } = instance;
   const selector = { matchLabels: selectorLabels(name) };
-  const replicated = spec.replicas > 1;
   const affinity: V1Affinity | undefined = spec.affinity !== undefined
     ? (Object.keys(spec.affinity).length > 0 ? structuredClone(spec.affinity) as V1Affinity : undefined)
-    : replicated ? {
+    : {
       podAntiAffinity: {
         preferredDuringSchedulingIgnoredDuringExecution: [{
           weight: 100,
           podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: selector },
         }],
       },
-    } : undefined;
+    };
   const spread: V1TopologySpreadConstraint[] | undefined = spec.topologySpreadConstraints !== undefined
     ? spec.topologySpreadConstraints.map((c) => ({ labelSelector: selector, ...structuredClone(c) }) as V1TopologySpreadConstraint)
-    : replicated ? [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: selector }] : undefined;
+    : [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: selector }];
   return {
     ...(affinity ? { affinity } : {}),
     ...(spread && spread.length > 0 ? { topologySpreadConstraints: spread } : {}),

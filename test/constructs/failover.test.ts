@@ -139,18 +139,18 @@ describe('spreading replicated pods', () => {
   };
   const zones = [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } }];
 
-  it('prefers one pod per node and spreads over zones by default, never required', () => {
-    for (const props of [{}, { replicas: 2 }, { replicas: 3, failover: 'none' as const }]) {
+  it('prefers one pod per node and spreads over zones by default, never required; a single pod too, so scaling restarts nothing', () => {
+    for (const props of [{}, { replicas: 1 }, { replicas: 2 }, { replicas: 3, failover: 'none' as const }]) {
       const { pod } = synth(props);
       expect(pod.affinity).toEqual(preferred);
       expect(pod.topologySpreadConstraints).toEqual(zones);
     }
   });
 
-  it('leaves a single pod alone', () => {
-    const { pod } = synth({ replicas: 1 });
-    expect(pod.affinity).toBeUndefined();
-    expect(pod.topologySpreadConstraints).toBeUndefined();
+  it('keeps the pod template when only replicas change (without failover)', () => {
+    const template = (replicas: number) => JSON.stringify(synth({ replicas, failover: 'none' }).sts.spec.template);
+    expect(template(1)).toBe(template(2));
+    expect(template(2)).toBe(template(5));
   });
 
   it('takes spec.affinity and spec.topologySpreadConstraints instead; {} and [] turn the defaults off', () => {

@@ -20,7 +20,7 @@ describe('plan: the decision table', () => {
   const rows: Array<{ name: string; to: RedisInstanceSpec; from?: RedisInstanceSpec; mutate?: (live: ReturnType<typeof liveFor>) => void; claims?: Parameters<typeof liveFor>[1]; action: Action; fields: string[] }> = [
     { name: 'nothing differs', to: base, action: 'none', fields: [] },
     { name: 'StatefulSet missing', to: base, mutate: (l) => { (l as any).statefulSet = undefined; }, action: 'create', fields: [''] },
-    { name: 'replicas', to: { ...base, replicas: 3 }, from: base, claims: { count: 1 }, action: 'rolling-update', fields: ['spec.replicas'] },
+    { name: 'replicas', to: { ...base, replicas: 3, failover: 'none' }, from: base, claims: { count: 1 }, action: 'rolling-update', fields: ['spec.replicas'] },
     { name: 'image', to: { ...base, image: 'redis:7.4.1-alpine' }, from: base, action: 'rolling-update', fields: ['spec.template.spec.containers[redis].image', 'metadata.labels[app.kubernetes.io/version]'] },
     { name: 'resources', to: { ...base, resources: { limits: { memory: '256Mi' } } }, from: base, action: 'rolling-update', fields: ['spec.template.spec.containers[redis].resources'] },
     { name: 'config (config-hash)', to: { ...base, config: { maxmemory: '100mb' } }, from: base, action: 'rolling-update', fields: [`spec.template.metadata.annotations[${CONFIG_HASH_ANNOTATION}]`] },
@@ -114,7 +114,7 @@ describe('plan: normalisation (apiserver defaults and equal quantities are no di
 
 describe('plan: rolling updates', () => {
   it('patches only what differs, with old → new', () => {
-    const result = planned({ ...base, replicas: 3 }, { from: base, claims: { count: 1 } });
+    const result = planned({ ...base, replicas: 3, failover: 'none' }, { from: base, claims: { count: 1 } });
     expect(result.reasons).toEqual([{ object: 'StatefulSet/cache', field: 'spec.replicas', from: 1, to: 3 }]);
     expect(result.statefulSetPatch).toEqual({ spec: { replicas: 3 } });
     expect(result.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`)).toEqual(['create Service/cache-primary', 'create PodDisruptionBudget/cache']);
@@ -274,7 +274,7 @@ describe('plan: children (ConfigMap, Services, PDB) and ownership', () => {
   });
 
   it('removes the primary Service and the PDB when scaled to one pod', () => {
-    const result = planned(base, { from: { ...base, replicas: 3 } });
+    const result = planned(base, { from: { ...base, replicas: 3, failover: 'none' } });
     expect(result.action).toBe('rolling-update');
     expect(result.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`)).toEqual(['delete Service/cache-primary', 'delete PodDisruptionBudget/cache']);
   });
@@ -285,7 +285,7 @@ describe('plan: children (ConfigMap, Services, PDB) and ownership', () => {
   });
 
   it('is idempotent: planning against what the plan asked for finds nothing', () => {
-    const d = desired({ ...base, replicas: 3, config: { maxmemory: '1gb' } });
+    const d = desired({ ...base, replicas: 3, failover: 'none', config: { maxmemory: '1gb' } });
     expect(planWrites(plan(d, liveFor(d)))).toBe(false);
   });
 });
