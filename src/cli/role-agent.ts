@@ -78,6 +78,8 @@ export function roleAgentCommand(ctx: CommandContext): Command {
           kubeConfig, namespace, podName, instance,
           redis: { host: options.redisHost, port: redisPort, password },
           sentinel: { host: options.redisHost, port: sentinelPort, password },
+          // Sentinel knows the pods by their stable DNS names (announce-hostnames).
+          self: { host: `${podName}.${instance}.${namespace}.svc`, port: redisPort },
           pollMs: options.pollInterval,
           podMs: options.podInterval,
           log: (entry) => ctx.io.stdout(JSON.stringify({ time: new Date().toISOString(), ...entry })),

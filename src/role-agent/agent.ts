@@ -11,7 +11,9 @@ import { RedisReplyError, parseInfo, sendCommand, type RedisTarget } from './res
  * - every `podMs`: GET its own pod (labels changed by others, the failover request); a
  *   `redis.github.com/failover-requested` annotation on a primary is answered with
  *   `SENTINEL FAILOVER <instance>` on the pod's Sentinel, then removed.
- * When Redis does not answer, the label is left alone: the agent cannot know the role,
+ * A Redis that says master while its pod's Sentinel names another primary (a demotion in
+ * progress) is labelled replica, so `<name>-primary` never has two endpoints that accept
+ * writes. When Redis does not answer, the label is left alone: the agent cannot know the role,
  * and the readiness probe already takes a silent pod out of `<name>-primary`'s endpoints.
  * Every call is bounded by a timeout; nothing grows with time.
  */
@@ -25,6 +27,11 @@ export interface RoleAgentOptions {
   readonly redis: RedisTarget;
   /** Sentinel of this pod (same host, its own port, the same password). */
   readonly sentinel: RedisTarget;
+  /**
+   * How Sentinel names this pod's Redis (`<pod>.<instance>.<namespace>.svc`, 6379): a Redis
+   * that says master while Sentinel names another primary is labelled replica.
+   */
+  readonly self?: { readonly host: string; readonly port: number };
   /** @default 1000 */
   readonly pollMs?: number;
   /** @default 2000 */
@@ -48,15 +55,28 @@ export function readPasswordFile(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
-/** SENTINEL FAILOVER; the password only if this Sentinel asks for one (Sentinel's own requirepass is optional). */
-async function sentinelFailover(sentinel: RedisTarget, instance: string) {
-  const command = ['SENTINEL', 'FAILOVER', instance];
+/** `host:port` of the primary Sentinel names, when that is not `self`; undefined when it is, or Sentinel knows none. */
+export async function sentinelPrimaryElsewhere(sentinel: RedisTarget, instance: string, self: { host: string; port: number }): Promise<string | undefined> {
+  const reply = await sentinelCommand(sentinel, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', instance]);
+  if (!Array.isArray(reply) || reply.length !== 2) return undefined;
+  const [host, port] = reply.map(String);
+  const sameHost = host.toLowerCase() === self.host.toLowerCase() || host.toLowerCase().startsWith(`${self.host.toLowerCase()}.`);
+  return sameHost && Number(port) === self.port ? undefined : `${host}:${port}`;
+}
+
+/** A Sentinel command; the password only if this Sentinel asks for one (Sentinel's own requirepass is optional). */
+async function sentinelCommand(sentinel: RedisTarget, command: string[]) {
   try {
     return await sendCommand({ ...sentinel, password: undefined }, command);
   } catch (error) {
     if (sentinel.password !== undefined && error instanceof RedisReplyError && error.message.startsWith('NOAUTH')) return sendCommand(sentinel, command);
     throw error;
   }
+}
+
+/** SENTINEL FAILOVER; the password only if this Sentinel asks for one (Sentinel's own requirepass is optional). */
+function sentinelFailover(sentinel: RedisTarget, instance: string) {
+  return sentinelCommand(sentinel, ['SENTINEL', 'FAILOVER', instance]);
 }
 
 export async function runRoleAgent(options: RoleAgentOptions): Promise<void> {
@@ -88,6 +108,19 @@ export async function runRoleAgent(options: RoleAgentOptions): Promise<void> {
       problems.delete('redis-unreachable');
     } catch (error) {
       note('redis-unreachable', error);
+    }
+    if (role === 'primary' && options.self) {
+      // After a failover the old primary still says master until Sentinel demotes it (up to
+      // ~10 s): if Sentinel already names another primary, take this pod out of <name>-primary
+      // now, so writes never go to two primaries. Without an answer from Sentinel, INFO decides.
+      const elsewhere = await sentinelPrimaryElsewhere(options.sentinel, options.instance, options.self).catch(() => undefined);
+      if (elsewhere) {
+        if (!problems.has('stale-primary')) log({ event: 'stale-primary', pod: name, sentinelPrimary: elsewhere });
+        problems.set('stale-primary', elsewhere);
+        role = 'replica';
+      } else {
+        problems.delete('stale-primary');
+      }
     }
     try {
       if (started - podReadAt >= podMs || label === undefined) {
