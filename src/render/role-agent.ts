@@ -103,10 +103,12 @@ export function roleAgentContainer(instance: ResolvedRedisInstance): V1Container
       { name: 'REDIS_PORT', value: String(REDIS_PORT) },
       { name: 'SENTINEL_PORT', value: String(SENTINEL_PORT) },
       ...(instance.spec.auth ? [{ name: 'REDIS_PASSWORD_FILE', value: ROLE_AGENT_PASSWORD_FILE }] : []),
-      // A small heap: the agent holds one pod and one INFO reply at a time.
-      { name: 'NODE_OPTIONS', value: '--max-old-space-size=48' },
+      // A small heap (the agent holds one pod and one INFO reply at a time) and small young
+      // generation: measured 97 MiB peak RSS with them (124 MiB without), most of it the
+      // Kubernetes client's code; 1.4 s CPU in its first 30 s, start-up included.
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=64 --max-semi-space-size=1' },
     ],
-    resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+    resources: { requests: { cpu: '10m', memory: '112Mi' }, limits: { memory: '160Mi' } },
     securityContext,
     volumeMounts: [
       { name: TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
