@@ -10,11 +10,15 @@ import { ordinalOf, primaryPod, type PrimaryMove, type RoleCorrection } from './
  * delete, never anything but one label or one annotation.
  */
 
-/** Merge-patch each corrected role label. */
-export async function applyRoleCorrections(client: KubeClient, namespace: string, corrections: readonly RoleCorrection[]): Promise<void> {
+/** Merge-patch each corrected role label; returns the pods with the patched ones replaced. */
+export async function applyRoleCorrections(client: KubeClient, namespace: string, corrections: readonly RoleCorrection[], pods: readonly V1Pod[]): Promise<V1Pod[]> {
+  const out = [...pods];
   for (const c of corrections) {
-    await client.patch('Pod', namespace, c.pod, { metadata: { labels: { [ROLE_LABEL]: c.to } } });
+    const patched = await client.patch<V1Pod>('Pod', namespace, c.pod, { metadata: { labels: { [ROLE_LABEL]: c.to } } });
+    const i = out.findIndex((p) => p.metadata?.name === c.pod);
+    if (i >= 0 && patched?.metadata) out[i] = patched;
   }
+  return out;
 }
 
 export interface MovePrimaryOptions {
@@ -33,7 +37,8 @@ export interface MovePrimaryOptions {
 
 export type MoveResult =
   | { readonly moved: true; readonly pods: V1Pod[] }
-  | { readonly moved: false; readonly message: string };
+  /** `requested`: this call annotated the pod (else an earlier request is still pending). */
+  | { readonly moved: false; readonly message: string; readonly requested: boolean };
 
 /**
  * Ask the primary's role agent for a Sentinel failover (the annotation) unless a recent
@@ -49,7 +54,8 @@ export async function movePrimary(client: KubeClient, resolved: ResolvedRedisIns
   const { namespace, name } = resolved;
   const requested = move.requestedAt ? Date.parse(move.requestedAt) : NaN;
   let requestedAt = move.requestedAt;
-  if (!Number.isFinite(requested) || now().getTime() - requested > retryAfterMs) {
+  const request = !Number.isFinite(requested) || now().getTime() - requested > retryAfterMs;
+  if (request) {
     requestedAt = now().toISOString().replace(/\.\d{3}Z$/, 'Z');
     await client.patch('Pod', namespace, move.pod, { metadata: { annotations: { [FAILOVER_REQUESTED_ANNOTATION]: requestedAt } } });
   }
@@ -64,6 +70,7 @@ export async function movePrimary(client: KubeClient, resolved: ResolvedRedisIns
   }
   return {
     moved: false,
+    requested: request,
     message: `Waiting for the primary to move off ${move.pod} (${move.why}); Sentinel failover requested at ${requestedAt}. The change is applied once ${ROLE_LABEL}=primary is on an ordinal below ${move.below}.`,
   };
 }

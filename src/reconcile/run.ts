@@ -351,7 +351,11 @@ async function reconcileInstance(client: KubeClient, world: World, a: Assessed, 
   if (a.desired.ok && a.plan && live) {
     // Failover instances: the role-label backstop, then no change that drops the primary's pod blindly.
     try {
-      await applyRoleCorrections(client, namespace, roleLabelCorrections(a.desired.resolved, pods ?? []));
+      const corrections = roleLabelCorrections(a.desired.resolved, pods ?? []);
+      if (corrections.length > 0) {
+        pods = await applyRoleCorrections(client, namespace, corrections, pods ?? []);
+        events.push({ reason: 'RoleLabels', type: 'Normal', message: `Corrected role labels: ${corrections.map((c) => `${c.pod} ${c.from ?? '(none)'} → ${c.to} (${c.why})`).join('; ')}` });
+      }
       const move = planWrites(a.plan) ? primaryMove(a.desired.resolved, live.statefulSet, pods ?? []) : undefined;
       if (move) {
         const moved = await movePrimary(client, a.desired.resolved, move, pods ?? [], { waitMs: options.primaryMoveWaitMs, sleep: options.sleep, now });
@@ -361,6 +365,7 @@ async function reconcileInstance(client: KubeClient, world: World, a: Assessed, 
           finalPlan = plan(a.desired, live);
         } else {
           waiting = moved.message;
+          if (moved.requested) events.push({ reason: 'MovingPrimary', type: 'Normal', message: moved.message });
         }
       }
     } catch (e) {

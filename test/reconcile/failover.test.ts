@@ -69,10 +69,12 @@ describe('scale-down of a failover instance', () => {
     expect(requested).toMatch(/Z$/);
     expect(h.get('RedisInstance', 'web', 'cache').status.conditions.find((c: any) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'MovingPrimary' });
 
+    expect(h.server.list('v1', 'Event', 'web').filter((e) => e.reason === 'MovingPrimary')).toHaveLength(1);
     // A second pass within the failover timeout does not ask again.
     await pass({ primaryMoveWaitMs: 0 });
     expect(pod('cache-4').metadata.annotations[FAILOVER_REQUESTED_ANNOTATION]).toBe(requested);
     expect(h.get('StatefulSet', 'web', 'cache').spec.replicas).toBe(5);
+    expect(h.server.list('v1', 'Event', 'web').filter((e) => e.reason === 'MovingPrimary')).toHaveLength(1);
 
     // Sentinel promoted cache-1: the next pass scales down.
     agentsSee('cache-1');
@@ -127,6 +129,8 @@ describe('an instance from before failover (fixed pod 0) moves to Sentinel', () 
     expect([0, 1, 2].map((i) => pod(`cache-${i}`).metadata.labels[ROLE_LABEL])).toEqual(['primary', 'replica', 'replica']);
     expect(h.get('Service', 'web', 'cache-primary').spec.selector[ROLE_LABEL]).toBe('primary');
     expect(selected()).toEqual(['cache-0']);
+    expect(h.get('RedisInstance', 'web', 'cache').status.primary).toBe('cache-0');
+    expect(h.server.list('v1', 'Event', 'web').map((e) => e.reason).sort()).toEqual(['Recreated', 'RoleLabels']);
     expect(h.get('StatefulSet', 'web', 'cache').spec.podManagementPolicy).toBe('Parallel');
     for (const kind of ['ServiceAccount', 'Role', 'RoleBinding']) expect(h.get(kind, 'web', 'cache-role-agent'), kind).toBeDefined();
 
