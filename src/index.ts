@@ -14,6 +14,8 @@ export {
 } from './api/validate';
 export * from './redis-conf/render';
 export * from './render/instance';
+export { SENTINEL_PORT } from './render/sentinel';
+export { ROLE_AGENT_IMAGE, roleAgentName, podNames } from './render/role-agent';
 export * from './constructs/redis-instance';
 export * from './constructs/crd';
 export * from './synth';
