@@ -81,3 +81,19 @@ describe('RBAC matches the calls', () => {
     expect([...granted].filter((g) => !used.has(g))).toEqual([]);
   });
 });
+
+describe('the role agents\' Roles', () => {
+  it('grant nothing the reconciler does not hold itself (RBAC lets it create only such Roles)', async () => {
+    const { validateRedisInstance } = await import('../../src/api/validate');
+    const { renderRole } = await import('../../src/render/instance');
+    const instance = validateRedisInstance({ apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata: { name: 'cache' }, spec: { image: 'redis:7', replicas: 3 } }).instance!;
+    const held = (group: string, resource: string, verb: string) => RECONCILER_PERMISSIONS.some((p) => p.scope === 'cluster' && p.group === group && p.resource === resource && (p.verbs as readonly string[]).includes(verb));
+    const rules = renderRole(instance).rules!;
+    expect(rules.flatMap((r) => r.verbs)).toEqual(['get', 'patch']);
+    for (const rule of rules) {
+      for (const group of rule.apiGroups!) for (const resource of rule.resources!) for (const verb of rule.verbs) {
+        expect(held(group, resource, verb), `${group}/${resource} ${verb}`).toBe(true);
+      }
+    }
+  });
+});
