@@ -2,9 +2,10 @@ import { Chart, type App } from 'cdk8s';
 import { RedisInstance } from '../src';
 
 /**
- * Instances defined in TypeScript. A replicated Redis with a password: pod 0 is the
- * primary (write through `sessions-primary`), pods 1 and 2 replicate from it, and the
- * password is read from the Secret `sessions-redis-auth` at run time. Metrics and alerts
+ * Instances defined in TypeScript. A highly available Redis with a password: three pods
+ * with Sentinel failover (Sentinel-aware clients ask port 26379 of any pod for the primary
+ * `sessions`; plain clients write through `sessions-primary`, which follows the primary),
+ * and the password is read from the Secret `sessions-redis-auth` at run time. Metrics and alerts
  * for the Prometheus Operator.
  */
 export function defineExamples(app: App): void {
@@ -14,6 +15,8 @@ export function defineExamples(app: App): void {
     labels: { 'team': 'checkout' },
     image: 'redis:7.2.4-alpine',
     replicas: 3,
+    failover: 'sentinel',
+    sentinel: { downAfterMilliseconds: 5000 },
     resources: {
       requests: { cpu: '100m', memory: '256Mi' },
       limits: { memory: '512Mi' },

@@ -23,6 +23,8 @@ export * from './render/network-policy';
 export * from './render/metrics';
 export * from './render/tls';
 export * from './redis-conf/memory';
+export { SENTINEL_PORT } from './render/sentinel';
+export { ROLE_AGENT_IMAGE, roleAgentName, podNames } from './render/role-agent';
 export * from './constructs/redis-instance';
 export * from './constructs/crd';
 export * from './synth';

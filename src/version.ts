@@ -14,3 +14,6 @@ function findPackageVersion(start: string): string {
     if (dirname(dir) === dir) throw new Error(`package.json of redis-gitops not found above ${start}`);
   }
 }
+
+/** Where the redis-gitops image (the bin: reconciler, role agent) is published; tagged with PACKAGE_VERSION. */
+export const IMAGE_REPOSITORY = 'ghcr.io/redis-gitops/redis-gitops';

@@ -152,7 +152,8 @@ export interface RedisInstanceSpec {
   /** Container image with redis-server, redis-cli and sh, e.g. `redis:7.2.4-alpine`. */
   readonly image: string;
   /**
-   * Number of pods; pod 0 is the primary and the others replicate from it.
+   * Number of pods. With failover sentinel, Sentinel elects the primary among them;
+   * otherwise pod 0 is the primary and the others replicate from it.
    * @default 1
    */
   readonly replicas?: number;
@@ -191,6 +192,58 @@ export interface RedisInstanceSpec {
    * @default - plain TCP
    */
   readonly tls?: RedisTlsSpec;
+  /**
+   * Automatic failover: `sentinel` runs Redis Sentinel in every pod (needs replicas >= 3);
+   * `none` keeps pod 0 as the primary.
+   * @default - 'sentinel' with replicas >= 3, else 'none'
+   */
+  readonly failover?: FailoverMode;
+  /**
+   * Sentinel settings; only with failover sentinel.
+   * @default - { downAfterMilliseconds: 5000, failoverTimeoutMilliseconds: 60000 }
+   */
+  readonly sentinel?: RedisSentinelSpec;
+  /**
+   * Pod affinity; replaces the default. `{}` means none.
+   * @default - replicated instances: preferred pod anti-affinity by kubernetes.io/hostname
+   */
+  readonly affinity?: Readonly<Record<string, unknown>>;
+  /**
+   * Topology spread constraints; replace the default. `[]` means none.
+   * @default - replicated instances: maxSkew 1 over topology.kubernetes.io/zone, ScheduleAnyway
+   */
+  readonly topologySpreadConstraints?: ReadonlyArray<Readonly<Record<string, unknown>>>;
+}
+
+export type FailoverMode = 'sentinel' | 'none';
+
+export interface RedisSentinelSpec {
+  /**
+   * How long the primary must be unreachable before Sentinel considers it down, 1000..600000.
+   * @default 5000
+   */
+  readonly downAfterMilliseconds?: number;
+  /**
+   * Sentinel's failover-timeout, 5000..3600000.
+   * @default 60000
+   */
+  readonly failoverTimeoutMilliseconds?: number;
+}
+
+/** Sentinel failover with every default resolved; absent when failover is none. */
+export interface ResolvedFailover {
+  readonly mode: 'sentinel';
+  /** A majority of the pods: floor(replicas / 2) + 1. */
+  readonly quorum: number;
+  readonly downAfterMilliseconds: number;
+  readonly failoverTimeoutMilliseconds: number;
+}
+
+/** The failover mode a spec asks for, its default resolved (sentinel from 3 replicas). */
+export function failoverModeOf(spec: { readonly failover?: unknown; readonly replicas?: unknown } | undefined): FailoverMode {
+  if (spec?.failover === 'sentinel' || spec?.failover === 'none') return spec.failover;
+  const replicas = typeof spec?.replicas === 'number' ? spec.replicas : 1;
+  return replicas >= 3 ? 'sentinel' : 'none';
 }
 
 /** A spec with every default resolved: what the renderer works from. */
@@ -222,6 +275,11 @@ export interface ResolvedRedisInstanceSpec {
     readonly authClients: boolean;
     readonly allowPlaintext: boolean;
   };
+  readonly failover?: { readonly mode: 'sentinel'; readonly quorum: number; readonly downAfterMilliseconds: number; readonly failoverTimeoutMilliseconds: number };
+  /** As written in the spec; absent means the default (see RedisInstanceSpec). */
+  readonly affinity?: Readonly<Record<string, unknown>>;
+  /** As written in the spec; absent means the default. */
+  readonly topologySpreadConstraints?: ReadonlyArray<Readonly<Record<string, unknown>>>;
 }
 
 /** A validated instance: identity plus resolved spec. */
@@ -253,6 +311,8 @@ export interface RedisInstanceStatus {
   readonly replicas?: number;
   readonly readyReplicas?: number;
   readonly updatedReplicas?: number;
+  /** The pod labelled primary (failover sentinel only). */
+  readonly primary?: string;
   readonly conditions?: readonly Condition[];
 }
 

@@ -12,7 +12,7 @@ import { networkPolicyIssues } from './selectors';
 import { tlsIssues } from '../render/tls';
 import { metricsIssues } from '../render/metrics';
 import {
-  API_VERSION, KIND, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
+  API_VERSION, KIND, failoverModeOf, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
 
 /** A path into an object: property names and array indexes. */
@@ -184,6 +184,8 @@ function describe(error: ErrorObject, root: FieldPath): { path: FieldPath; messa
       return { path: at, message: `must be at most ${p.limit} characters long` };
     case 'minProperties':
       return { path: at, message: p.limit === 1 ? 'must not be empty' : `must have at least ${p.limit} entries` };
+    case 'maxItems':
+      return { path: at, message: `must have at most ${p.limit} items` };
     case 'maxProperties':
       return { path: at, message: `must have at most ${p.limit} entries` };
     case 'enum':
@@ -235,6 +237,24 @@ function semanticIssues(spec: any, source: ValidationSource): Array<{ path: Fiel
   out.push(...networkPolicyIssues(spec));
   out.push(...tlsIssues(spec));
   out.push(...metricsIssues(spec));
+  out.push(...failoverIssues(spec));
+  return out;
+}
+
+/** The CRD's two CEL rules on spec: failover needs 3 pods; sentinel settings need failover. */
+function failoverIssues(spec: any): Array<{ path: FieldPath; message: string }> {
+  const out: Array<{ path: FieldPath; message: string }> = [];
+  const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
+  if (spec.failover === 'sentinel' && replicas < 3) {
+    out.push({
+      path: ['spec', 'failover'],
+      message: `failover sentinel needs replicas >= 3, got replicas ${replicas}: two Sentinels cannot reach a majority when the primary's pod dies (docs/failover.md); set replicas to 3 or more, or failover to none`,
+    });
+  }
+  if (spec.sentinel !== undefined && failoverModeOf(spec) !== 'sentinel') {
+    const why = spec.failover === 'none' ? 'failover is none' : `failover defaults to none with replicas ${replicas}`;
+    out.push({ path: ['spec', 'sentinel'], message: `applies only with failover sentinel, but ${why}; remove spec.sentinel or set failover: sentinel (replicas >= 3)` });
+  }
   return out;
 }
 
@@ -387,8 +407,21 @@ function resolvedSpec(spec: any): ResolvedRedisInstanceSpec {
     networkPolicy: spec.networkPolicy,
     ...(spec.metrics ? { metrics: spec.metrics } : {}),
     ...(spec.tls ? { tls: spec.tls } : {}),
+    ...(failoverModeOf(spec) === 'sentinel' ? {
+      failover: {
+        mode: 'sentinel' as const,
+        quorum: Math.floor(spec.replicas / 2) + 1,
+        downAfterMilliseconds: spec.sentinel?.downAfterMilliseconds ?? SENTINEL_DEFAULTS.downAfterMilliseconds,
+        failoverTimeoutMilliseconds: spec.sentinel?.failoverTimeoutMilliseconds ?? SENTINEL_DEFAULTS.failoverTimeoutMilliseconds,
+      },
+    } : {}),
+    ...(spec.affinity !== undefined ? { affinity: spec.affinity } : {}),
+    ...(spec.topologySpreadConstraints !== undefined ? { topologySpreadConstraints: spec.topologySpreadConstraints } : {}),
   };
 }
+
+/** Sentinel's defaults in this API (the CRD states the same). */
+export const SENTINEL_DEFAULTS = { downAfterMilliseconds: 5000, failoverTimeoutMilliseconds: 60000 } as const;
 
 /** Issues for instances defined more than once (same namespace and name). */
 export function duplicateIssues(

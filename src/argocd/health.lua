@@ -13,6 +13,8 @@
 --   Terminated (being deleted)             -> Progressing
 --   Failed                                 -> Degraded
 --   Unknown or no phase                    -> from the Ready/Degraded conditions, else Unknown
+--   failover instances, Running or Pending, with PrimaryAvailable False (no pod labelled
+--   primary and ready, or several)         -> Degraded, with that condition's message
 -- The reconciler's message is passed through.
 --
 -- Argo CD runs Lua 5.1 (gopher-lua): no goto, no integer division, numbers are floats.
@@ -65,6 +67,14 @@ if generation ~= nil and (observed == nil or observed < generation) then
 end
 
 local phase = status.phase
+-- Failover: pods that run but no (single) primary to write to is an outage, whatever the phase says.
+local primary = condition(status, "PrimaryAvailable")
+if primary ~= nil and primary.status == "False" and (phase == "Running" or phase == "Pending") then
+  hs.status = "Degraded"
+  hs.message = primary.message or "No primary"
+  return hs
+end
+
 if phase == "Running" then
   if status.ready == true then
     hs.status = "Healthy"

@@ -2,4 +2,5 @@
 import './plan';
 import './reconcile';
 import './check';
+import './role-agent';
 export {};

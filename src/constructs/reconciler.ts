@@ -3,10 +3,10 @@ import { k8s } from 'cdk8s-plus-28';
 import { parseQuantity } from '../api/quantity';
 import type { ResourceRequirements } from '../api/types';
 import { DEFAULT_LEASE_NAME, reconcilerPermissions, type ApiPermission } from '../reconcile/permissions';
-import { PACKAGE_VERSION } from '../version';
+import { IMAGE_REPOSITORY, PACKAGE_VERSION } from '../version';
 
 /** Where the image is published; the tag defaults to this package's version. */
-export const RECONCILER_IMAGE_REPOSITORY = 'ghcr.io/redis-gitops/redis-gitops';
+export const RECONCILER_IMAGE_REPOSITORY = IMAGE_REPOSITORY;
 
 /**
  * Defaults sized from `npm run bench` (compiled bin, test API server, 1000 instances):

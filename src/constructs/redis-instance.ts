@@ -47,7 +47,8 @@ const ALREADY_RESOLVED = new WeakMap<RedisInstanceProps, ResolvedRedisInstance>(
 /**
  * A Redis on Kubernetes: the RedisInstance object itself (read by the reconciler), a
  * ConfigMap with redis.conf, a headless Service and a StatefulSet; with replicas > 1 also
- * a `<name>-primary` Service for writes and a PodDisruptionBudget.
+ * a `<name>-primary` Service for writes and a PodDisruptionBudget; with failover sentinel
+ * (the default from 3 replicas) also the role agents' ServiceAccount, Role and RoleBinding.
  *
  * @example
  * new RedisInstance(chart, 'cache', { image: 'redis:7.2.4-alpine', storage: { size: '2Gi' } });
@@ -71,7 +72,12 @@ export class RedisInstance extends Construct {
   /** A RedisInstance from an instance that validateRedisInstance already accepted (not validated again). */
   public static fromResolved(scope: Construct, id: string, instance: ResolvedRedisInstance): RedisInstance {
     const { name, namespace, labels, annotations, spec } = instance;
-    const props: RedisInstanceProps = { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), ...spec };
+    const { failover, ...rest } = spec;
+    const props: RedisInstanceProps = {
+      name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), ...rest,
+      failover: failover ? 'sentinel' : 'none',
+      ...(failover ? { sentinel: { downAfterMilliseconds: failover.downAfterMilliseconds, failoverTimeoutMilliseconds: failover.failoverTimeoutMilliseconds } } : {}),
+    };
     ALREADY_RESOLVED.set(props, instance);
     return new RedisInstance(scope, id, props);
   }
@@ -91,6 +97,10 @@ export class RedisInstance extends Construct {
   public readonly service: ApiObject;
   /** The Service for writes, selecting pod 0 (replicas > 1 only). */
   public readonly primaryService?: ApiObject;
+  /** The role agents' ServiceAccount, Role (get/patch of the instance's own pods) and RoleBinding (failover only). */
+  public readonly serviceAccount?: ApiObject;
+  public readonly role?: ApiObject;
+  public readonly roleBinding?: ApiObject;
   public readonly statefulSet: ApiObject;
   /** Keeps at most one pod down (replicas > 1 only). */
   public readonly podDisruptionBudget?: ApiObject;
@@ -127,6 +137,9 @@ export class RedisInstance extends Construct {
     this.configMap = new ApiObject(this, 'config-map', rendered.configMap as any);
     this.service = new ApiObject(this, 'service', rendered.service as any);
     if (rendered.primaryService) this.primaryService = new ApiObject(this, 'primary-service', rendered.primaryService as any);
+    if (rendered.serviceAccount) this.serviceAccount = new ApiObject(this, 'service-account', rendered.serviceAccount as any);
+    if (rendered.role) this.role = new ApiObject(this, 'role', rendered.role as any);
+    if (rendered.roleBinding) this.roleBinding = new ApiObject(this, 'role-binding', rendered.roleBinding as any);
     this.statefulSet = new ApiObject(this, 'stateful-set', rendered.statefulSet as any);
     if (rendered.podDisruptionBudget) this.podDisruptionBudget = new ApiObject(this, 'pdb', rendered.podDisruptionBudget as any);
     if (rendered.certificate) this.certificate = new ApiObject(this, 'certificate', rendered.certificate as any);
@@ -149,8 +162,11 @@ export class RedisInstance extends Construct {
 
   /** The instance's API objects, in apply order. */
   public get apiObjects(): ApiObject[] {
-    return [this.instance, this.configMap, this.service, this.primaryService, this.statefulSet, this.podDisruptionBudget, this.certificate,
-      this.networkPolicy, this.podMonitor, this.prometheusRule]
+    return [
+      this.instance, this.configMap, this.service, this.primaryService,
+      this.serviceAccount, this.role, this.roleBinding, this.statefulSet, this.podDisruptionBudget,
+      this.certificate, this.networkPolicy, this.podMonitor, this.prometheusRule,
+    ]
       .filter((o): o is ApiObject => o !== undefined);
   }
 }
@@ -172,6 +188,17 @@ function toImportedSpec(spec: ResolvedRedisInstanceSpec): crd.RedisInstanceSpec 
     networkPolicy: structuredClone(spec.networkPolicy) as crd.RedisInstanceSpecNetworkPolicy,
     ...(spec.metrics ? { metrics: importedMetrics(spec.metrics) } : {}),
     ...(spec.tls ? { tls: structuredClone(spec.tls) as crd.RedisInstanceSpecTls } : {}),
+    failover: spec.failover ? crd.RedisInstanceSpecFailover.SENTINEL : crd.RedisInstanceSpecFailover.NONE,
+    ...(spec.failover ? {
+      sentinel: {
+        downAfterMilliseconds: spec.failover.downAfterMilliseconds,
+        failoverTimeoutMilliseconds: spec.failover.failoverTimeoutMilliseconds,
+      },
+    } : {}),
+    ...(spec.affinity !== undefined ? { affinity: structuredClone(spec.affinity) as crd.RedisInstanceSpecAffinity } : {}),
+    ...(spec.topologySpreadConstraints !== undefined
+      ? { topologySpreadConstraints: structuredClone(spec.topologySpreadConstraints) as unknown as crd.RedisInstanceSpecTopologySpreadConstraints[] }
+      : {}),
   };
 }
 

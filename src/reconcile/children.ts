@@ -1,5 +1,6 @@
 import type {
-  V1ConfigMap, V1LabelSelector, V1ObjectMeta, V1OwnerReference, V1PodDisruptionBudget, V1Service, V1ServicePort,
+  V1ConfigMap, V1LabelSelector, V1ObjectMeta, V1OwnerReference, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Service,
+  V1ServiceAccount, V1ServicePort,
 } from '@kubernetes/client-node';
 import { primaryServiceName, type RenderedInstance } from '../render/instance';
 import { changedLines } from './format';
@@ -23,7 +24,7 @@ export interface Reason {
 /** A JSON merge patch (RFC 7386): `null` removes a key. */
 export interface MergePatch { readonly [key: string]: unknown }
 
-export type ChildKind = 'StatefulSet' | 'ConfigMap' | 'Service' | 'PodDisruptionBudget';
+export type ChildKind = 'StatefulSet' | 'ConfigMap' | 'Service' | 'PodDisruptionBudget' | 'ServiceAccount' | 'Role' | 'RoleBinding';
 
 export type ChildWrite =
   /** The object is missing. */
@@ -162,7 +163,16 @@ const SERVICE_FIELDS: readonly Field<V1Service>[] = [
     read: (s) => (s.spec?.ports ?? []).map(normalPort),
     patch: (desired) => ({ spec: { ports: desired.spec?.ports } }),
   },
+  // With failover the headless Service publishes not-ready pods, so start-up can find peers.
+  { field: 'spec.publishNotReadyAddresses', read: (s) => s.spec?.publishNotReadyAddresses ?? false },
 ];
+
+/** The role agents' RBAC (failover instances); the Role's resourceNames follow spec.replicas. */
+const SERVICE_ACCOUNT_FIELDS: readonly Field<V1ServiceAccount>[] = [
+  { field: 'automountServiceAccountToken', read: (a) => a.automountServiceAccountToken },
+];
+const ROLE_FIELDS: readonly Field<V1Role>[] = [{ field: 'rules', read: (r) => r.rules ?? [] }];
+const ROLE_BINDING_FIELDS: readonly Field<V1RoleBinding>[] = [{ field: 'subjects', read: (b) => b.subjects ?? [] }];
 
 /** PDB numbers may be written as 1 or "1". */
 const intOrString = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
@@ -200,6 +210,10 @@ export interface LiveChildren {
   readonly configMap?: V1ConfigMap;
   readonly services: readonly V1Service[];
   readonly podDisruptionBudget?: V1PodDisruptionBudget;
+  /** The role agents' RBAC (failover instances). */
+  readonly serviceAccount?: V1ServiceAccount;
+  readonly role?: V1Role;
+  readonly roleBinding?: V1RoleBinding;
 }
 
 /**
@@ -211,7 +225,13 @@ export function planChildren(objects: RenderedInstance, live: LiveChildren): Chi
   const primary = primaryServiceName(name);
   const service = (n: string) => live.services.find((s) => s.metadata?.name === n);
   const singlePod = (what: string) => ({ from: 'replicated', to: `single pod: no ${what}` });
+  // RBAC first, so the role agents can patch their pods when these start. When failover is
+  // turned off the RBAC stays until the instance is deleted (ownerReference): no pod uses it.
+  const agent = objects.serviceAccount?.metadata?.name ?? '';
   return [
+    childWrite('ServiceAccount', agent, objects.serviceAccount, live.serviceAccount, SERVICE_ACCOUNT_FIELDS),
+    childWrite('Role', agent, objects.role, live.role, ROLE_FIELDS),
+    childWrite('RoleBinding', agent, objects.roleBinding, live.roleBinding, ROLE_BINDING_FIELDS),
     childWrite('ConfigMap', name, objects.configMap, live.configMap, CONFIG_MAP_FIELDS),
     headlessServiceWrite(objects.service, service(name)),
     childWrite('Service', primary, objects.primaryService, service(primary), SERVICE_FIELDS, singlePod('primary Service')),

@@ -72,6 +72,9 @@ export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): 
     configMap: owned(rendered.configMap, owner),
     service: owned(rendered.service, owner),
     ...(rendered.primaryService ? { primaryService: owned(rendered.primaryService, owner) } : {}),
+    ...(rendered.serviceAccount ? { serviceAccount: owned(rendered.serviceAccount, owner) } : {}),
+    ...(rendered.role ? { role: owned(rendered.role, owner) } : {}),
+    ...(rendered.roleBinding ? { roleBinding: owned(rendered.roleBinding, owner) } : {}),
     statefulSet,
     ...(rendered.podDisruptionBudget ? { podDisruptionBudget: owned(rendered.podDisruptionBudget, owner) } : {}),
   };

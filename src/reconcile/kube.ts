@@ -1,6 +1,6 @@
 import {
   ApiException, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Observable, PatchStrategy,
-  PolicyV1Api, StorageV1Api,
+  PolicyV1Api, RbacAuthorizationV1Api, StorageV1Api,
   type ConfigurationOptions, type ObservableMiddleware, type RequestContext, type ResponseContext,
 } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
@@ -197,7 +197,7 @@ export function oneLine(value: unknown): string {
 
 export type Kind =
   | 'RedisInstance' | 'StatefulSet' | 'ConfigMap' | 'Service' | 'PodDisruptionBudget' | 'PersistentVolumeClaim'
-  | 'StorageClass' | 'Secret' | 'Lease' | 'Event';
+  | 'StorageClass' | 'Secret' | 'Lease' | 'Event' | 'ServiceAccount' | 'Role' | 'RoleBinding' | 'Pod';
 
 const fieldManager = FIELD_MANAGER;
 
@@ -213,6 +213,10 @@ export const RESOURCES: Record<Kind, { readonly group: string; readonly resource
   Secret: { group: '', resource: 'secrets' },
   Lease: { group: 'coordination.k8s.io', resource: 'leases' },
   Event: { group: '', resource: 'events' },
+  ServiceAccount: { group: '', resource: 'serviceaccounts' },
+  Role: { group: 'rbac.authorization.k8s.io', resource: 'roles' },
+  RoleBinding: { group: 'rbac.authorization.k8s.io', resource: 'rolebindings' },
+  Pod: { group: '', resource: 'pods' },
 };
 
 export interface DeleteOptions {
@@ -223,7 +227,7 @@ export interface DeleteOptions {
 /** Requests sent, by verb (each attempt counts). */
 export type RequestCounts = Record<ApiVerb, number>;
 
-type Api = { apps: AppsV1Api; core: CoreV1Api; custom: CustomObjectsApi; policy: PolicyV1Api; storage: StorageV1Api; coordination: CoordinationV1Api };
+type Api = { apps: AppsV1Api; core: CoreV1Api; custom: CustomObjectsApi; policy: PolicyV1Api; storage: StorageV1Api; coordination: CoordinationV1Api; rbac: RbacAuthorizationV1Api };
 
 /**
  * Typed access to the kinds the reconciler uses. Objects go in and come out as plain
@@ -246,6 +250,7 @@ export class KubeClient {
       policy: kubeConfig.makeApiClient(PolicyV1Api),
       storage: kubeConfig.makeApiClient(StorageV1Api),
       coordination: kubeConfig.makeApiClient(CoordinationV1Api),
+      rbac: kubeConfig.makeApiClient(RbacAuthorizationV1Api),
     };
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.attempts = Math.max(1, options.attempts ?? 4);
@@ -292,7 +297,7 @@ export class KubeClient {
 
   /** One LIST; all namespaces when `namespace` is undefined. */
   async list<T = any>(kind: Kind, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
-    const { apps, core, custom, policy, storage } = this.api;
+    const { apps, core, custom, policy, storage, rbac } = this.api;
     const where = namespace ? ` in ${namespace}` : '';
     const what = `list ${RESOURCES[kind].resource}${where}${labelSelector ? ` (${labelSelector})` : ''}`;
     const q = { labelSelector };
@@ -317,6 +322,14 @@ export class KubeClient {
           return core.listNamespacedSecret({ namespace, ...q }, o);
         case 'StorageClass':
           return storage.listStorageClass(q, o);
+        case 'ServiceAccount':
+          return namespace ? core.listNamespacedServiceAccount({ namespace, ...q }, o) : core.listServiceAccountForAllNamespaces(q, o);
+        case 'Role':
+          return namespace ? rbac.listNamespacedRole({ namespace, ...q }, o) : rbac.listRoleForAllNamespaces(q, o);
+        case 'RoleBinding':
+          return namespace ? rbac.listNamespacedRoleBinding({ namespace, ...q }, o) : rbac.listRoleBindingForAllNamespaces(q, o);
+        case 'Pod':
+          return namespace ? core.listNamespacedPod({ namespace, ...q }, o) : core.listPodForAllNamespaces(q, o);
         default:
           throw new Error(`internal: no list for ${kind}`);
       }
@@ -335,6 +348,10 @@ export class KubeClient {
           case 'Service': return core.readNamespacedService({ name, namespace }, o);
           case 'PodDisruptionBudget': return policy.readNamespacedPodDisruptionBudget({ name, namespace }, o);
           case 'Lease': return coordination.readNamespacedLease({ name, namespace }, o);
+          case 'ServiceAccount': return core.readNamespacedServiceAccount({ name, namespace }, o);
+          case 'Role': return this.api.rbac.readNamespacedRole({ name, namespace }, o);
+          case 'RoleBinding': return this.api.rbac.readNamespacedRoleBinding({ name, namespace }, o);
+          case 'Pod': return core.readNamespacedPod({ name, namespace }, o);
           default: throw new Error(`internal: no get for ${kind}`);
         }
       });
@@ -354,6 +371,9 @@ export class KubeClient {
         case 'PodDisruptionBudget': return policy.createNamespacedPodDisruptionBudget({ namespace, body, fieldManager }, o);
         case 'Event': return core.createNamespacedEvent({ namespace, body, fieldManager }, o);
         case 'Lease': return coordination.createNamespacedLease({ namespace, body, fieldManager }, o);
+        case 'ServiceAccount': return core.createNamespacedServiceAccount({ namespace, body, fieldManager }, o);
+        case 'Role': return this.api.rbac.createNamespacedRole({ namespace, body, fieldManager }, o);
+        case 'RoleBinding': return this.api.rbac.createNamespacedRoleBinding({ namespace, body, fieldManager }, o);
         default: throw new Error(`internal: no create for ${kind}`);
       }
     });
@@ -369,6 +389,10 @@ export class KubeClient {
         case 'Service': return core.patchNamespacedService({ name, namespace, body, fieldManager }, o);
         case 'PodDisruptionBudget': return policy.patchNamespacedPodDisruptionBudget({ name, namespace, body, fieldManager }, o);
         case 'PersistentVolumeClaim': return core.patchNamespacedPersistentVolumeClaim({ name, namespace, body, fieldManager }, o);
+        case 'Role': return this.api.rbac.patchNamespacedRole({ name, namespace, body, fieldManager }, o);
+        case 'RoleBinding': return this.api.rbac.patchNamespacedRoleBinding({ name, namespace, body, fieldManager }, o);
+        case 'ServiceAccount': return core.patchNamespacedServiceAccount({ name, namespace, body, fieldManager }, o);
+        case 'Pod': return core.patchNamespacedPod({ name, namespace, body, fieldManager }, o);
         default: throw new Error(`internal: no patch for ${kind}`);
       }
     });

@@ -22,6 +22,11 @@ export interface ApiPermission {
   readonly resourceNames?: readonly string[];
   /** Why the reconciler needs it (docs/reconciler.md repeats this). */
   readonly why: string;
+  /**
+   * Granted only so that the reconciler may grant it in the Roles it creates (RBAC's
+   * escalation check); the reconciler itself never makes this call, and the adapter refuses it.
+   */
+  readonly heldToGrant?: true;
 }
 
 /** Name under which the reconciler's writes appear in managedFields. */
@@ -42,6 +47,11 @@ export function reconcilerPermissions(leaseName: string = DEFAULT_LEASE_NAME): r
     { group: '', resource: 'persistentvolumeclaims', verbs: ['list', 'patch'], scope: 'cluster', why: 'LIST per pass (shrink and class checks, expansion healing); patch spec.resources.requests.storage to expand; never delete' },
     { group: 'storage.k8s.io', resource: 'storageclasses', verbs: ['list'], scope: 'cluster', why: 'LIST only in a pass that considers an expansion (allowVolumeExpansion)' },
     { group: '', resource: 'events', verbs: ['create'], scope: 'cluster', why: 'one Event on the RedisInstance per action taken' },
+    { group: '', resource: 'pods', verbs: ['list', 'patch'], scope: 'cluster', why: 'with failover instances only: LIST per pass (role labels for status.primary) and while waiting for the primary to move before a scale-down; patch a role label (the backstop) or the failover-requested annotation' },
+    { group: '', resource: 'pods', verbs: ['get'], scope: 'cluster', heldToGrant: true, why: 'the role agents\' Roles grant get and patch of their pods, and RBAC lets the reconciler create them only if it holds both' },
+    { group: '', resource: 'serviceaccounts', verbs: ['list', 'get', 'create', 'patch'], scope: 'cluster', why: 'failover instances: LIST per pass; GET after a 409; create the role agents\' ServiceAccount when missing; patch drift' },
+    { group: 'rbac.authorization.k8s.io', resource: 'roles', verbs: ['list', 'get', 'create', 'patch'], scope: 'cluster', why: 'failover instances: LIST per pass; GET after a 409; create the role agents\' Role when missing; patch its resourceNames when replicas change' },
+    { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verbs: ['list', 'get', 'create', 'patch'], scope: 'cluster', why: 'failover instances: LIST per pass; GET after a 409; create the role agents\' RoleBinding when missing; patch drifted subjects' },
     { group: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'lease', why: 'create the Lease the first time' },
     { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], scope: 'lease', resourceNames: [leaseName], why: 'take, renew and release the Lease (update with resourceVersion: a concurrent taker gets 409)' },
     { group: '', resource: 'secrets', verbs: ['list'], scope: 'secrets', why: 'hash the auth password so a rotation rolls the pods; one LIST per namespace that has instances with spec.auth' },
@@ -53,5 +63,5 @@ export const RECONCILER_PERMISSIONS: readonly ApiPermission[] = reconcilerPermis
 
 /** True when `verb` on `group`/`resource` is granted somewhere in `permissions`. */
 export function isPermitted(group: string, resource: string, verb: ApiVerb, permissions: readonly ApiPermission[] = RECONCILER_PERMISSIONS): boolean {
-  return permissions.some((p) => p.group === group && p.resource === resource && p.verbs.includes(verb));
+  return permissions.some((p) => !p.heldToGrant && p.group === group && p.resource === resource && p.verbs.includes(verb));
 }

@@ -1,7 +1,8 @@
 import type {
-  V1ConfigMap, V1PersistentVolumeClaim, V1PodDisruptionBudget, V1Service, V1StatefulSet, V1StorageClass,
+  V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Service, V1ServiceAccount,
+  V1StatefulSet, V1StorageClass,
 } from '@kubernetes/client-node';
-import { diffObject, mergePatches, planChildren, type ChildWrite, type MergePatch, type Reason } from './children';
+import { diffObject, mergePatches, planChildren, type ChildWrite, type LiveChildren, type MergePatch, type Reason } from './children';
 import { instanceClaims, planClaims, type ClaimKeepingSize, type PvcExpansion } from './claims';
 import type { Desired } from './desired';
 import { createMessage, inSyncMessage, recreateMessage, rollingUpdateMessage } from './format';
@@ -42,7 +43,7 @@ export interface Plan {
 }
 
 /** What exists in the cluster for one instance. */
-export interface LiveState {
+export interface LiveState extends LiveChildren {
   readonly statefulSet?: V1StatefulSet;
   readonly configMap?: V1ConfigMap;
   /** The instance's Services (the headless one and, if any, `<name>-primary`). */
@@ -52,6 +53,12 @@ export interface LiveState {
   readonly pvcs?: readonly V1PersistentVolumeClaim[];
   /** Every StorageClass, when an expansion is considered. */
   readonly storageClasses?: readonly V1StorageClass[];
+  /** The role agents' RBAC (failover instances). */
+  readonly serviceAccount?: V1ServiceAccount;
+  readonly role?: V1Role;
+  readonly roleBinding?: V1RoleBinding;
+  /** The instance's pods, for role labels (status, backstop, scale-down guard). */
+  readonly pods?: readonly V1Pod[];
 }
 
 /** True when the plan writes anything (status aside). */

@@ -1,11 +1,15 @@
 import type {
-  V1ConfigMap, V1PersistentVolumeClaim, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet, V1StorageClass,
+  V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Secret, V1Service, V1ServiceAccount,
+  V1StatefulSet, V1StorageClass,
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { RedisInstanceObject, RedisPhase } from '../api/types';
+import { failoverModeOf, type RedisInstanceObject, type RedisPhase } from '../api/types';
 import { MANAGED_BY, primaryServiceName, selectorLabels } from '../render/instance';
 import { authSecret, desiredFor, type DesiredResult } from './desired';
+import { roleAgentName } from '../render/role-agent';
+import { applyRoleCorrections, movePrimary } from './role-writes';
+import { primaryMove, roleLabelCorrections } from './roles';
 import { execute, recordEvent, type EventRecord, type Planned } from './execute';
 import { KubeApiError, oneLine, type KubeClient, type RequestCounts } from './kube';
 import { Lease } from './lease';
@@ -45,6 +49,8 @@ export interface PassOptions {
   /** Passed to execute (tests shorten the waits). */
   readonly goneDelayMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** How long a pass waits for the primary to move before a scale-down. @default 30000 ms */
+  readonly primaryMoveWaitMs?: number;
 }
 
 export interface InstanceResult {
@@ -86,6 +92,12 @@ interface World {
   readonly secrets: Map<string, Map<string, V1Secret>>;
   readonly secretErrors: Map<string, string>;
   storageClasses?: V1StorageClass[];
+  /** Listed only when some instance has failover. */
+  readonly serviceAccounts: Map<string, V1ServiceAccount>;
+  readonly roles: Map<string, V1Role>;
+  readonly roleBindings: Map<string, V1RoleBinding>;
+  /** By `namespace/instance` (the app.kubernetes.io/instance label). */
+  readonly pods: Map<string, V1Pod[]>;
 }
 
 interface Assessed {
@@ -106,9 +118,10 @@ async function readWorld(client: KubeClient, namespace: string | undefined): Pro
   const instances = await client.list<RedisInstanceObject>('RedisInstance', namespace);
   const world: World = {
     instances, statefulSets: new Map(), configMaps: new Map(), services: new Map(), pdbs: new Map(), pvcs: new Map(),
-    secrets: new Map(), secretErrors: new Map(),
+    secrets: new Map(), secretErrors: new Map(), serviceAccounts: new Map(), roles: new Map(), roleBindings: new Map(), pods: new Map(),
   };
   if (instances.length === 0) return world;
+  if (instances.some((i) => failoverModeOf(i.spec) === 'sentinel')) await readFailoverWorld(client, namespace, world);
   const authNamespaces = [...new Set(instances.filter((i) => i.spec?.auth?.secretName).map((i) => i.metadata.namespace ?? 'default'))];
   const [statefulSets, configMaps, services, pdbs, pvcs] = await Promise.all([
     client.list<V1StatefulSet>('StatefulSet', namespace, MANAGED_SELECTOR),
@@ -139,6 +152,23 @@ async function readWorld(client: KubeClient, namespace: string | undefined): Pro
   return world;
 }
 
+/** What failover instances add: the role agents' RBAC and the pods (for their role labels). */
+async function readFailoverWorld(client: KubeClient, namespace: string | undefined, world: World): Promise<void> {
+  const [serviceAccounts, roles, roleBindings, pods] = await Promise.all([
+    client.list<V1ServiceAccount>('ServiceAccount', namespace, MANAGED_SELECTOR),
+    client.list<V1Role>('Role', namespace, MANAGED_SELECTOR),
+    client.list<V1RoleBinding>('RoleBinding', namespace, MANAGED_SELECTOR),
+    client.list<V1Pod>('Pod', namespace, MANAGED_SELECTOR),
+  ]);
+  for (const [k, v] of byKey(serviceAccounts)) world.serviceAccounts.set(k, v);
+  for (const [k, v] of byKey(roles)) world.roles.set(k, v);
+  for (const [k, v] of byKey(roleBindings)) world.roleBindings.set(k, v);
+  for (const pod of pods) {
+    const k = key(pod.metadata?.namespace, pod.metadata?.labels?.['app.kubernetes.io/instance']);
+    world.pods.set(k, [...(world.pods.get(k) ?? []), pod]);
+  }
+}
+
 function byKeyName(secrets: V1Secret[]): Map<string, V1Secret> {
   return new Map(secrets.map((s) => [s.metadata?.name ?? '', s]));
 }
@@ -154,6 +184,10 @@ function liveFor(world: World, namespace: string, name: string): LiveState {
     podDisruptionBudget: world.pdbs.get(key(namespace, name)),
     pvcs: world.pvcs.get(namespace) ?? [],
     ...(world.storageClasses ? { storageClasses: world.storageClasses } : {}),
+    serviceAccount: world.serviceAccounts.get(key(namespace, roleAgentName(name))),
+    role: world.roles.get(key(namespace, roleAgentName(name))),
+    roleBinding: world.roleBindings.get(key(namespace, roleAgentName(name))),
+    pods: world.pods.get(key(namespace, name)) ?? [],
   };
 }
 
@@ -183,7 +217,8 @@ function issuesOf(a: Assessed) {
 
 function needsWrite(a: Assessed, now: Date): boolean {
   if (a.plan && planWrites(a.plan)) return true;
-  return computeStatus({ instance: a.instance, statefulSet: a.live?.statefulSet, plan: a.plan, issues: issuesOf(a), warnings: a.warnings, now }) !== undefined;
+  if (a.desired.ok && a.live && roleLabelCorrections(a.desired.resolved, a.live.pods ?? []).length > 0) return true;
+  return computeStatus({ instance: a.instance, statefulSet: a.live?.statefulSet, plan: a.plan, issues: issuesOf(a), warnings: a.warnings, now, pods: a.live?.pods }) !== undefined;
 }
 
 function writesOf(p: Plan | undefined): string[] {
@@ -222,7 +257,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   if (dryRun || !assessed.some((a) => needsWrite(a, at))) {
     // Nothing to write (or not allowed to): report what is, or what would be done. No Lease.
     const instances = assessed.map((a): InstanceResult => {
-      const input = { instance: a.instance, statefulSet: a.live?.statefulSet, plan: a.plan, issues: issuesOf(a), warnings: a.warnings, now: at };
+      const input = { instance: a.instance, statefulSet: a.live?.statefulSet, plan: a.plan, issues: issuesOf(a), warnings: a.warnings, now: at, pods: a.live?.pods };
       return {
         namespace: a.instance.metadata.namespace ?? 'default',
         name: a.instance.metadata.name,
@@ -301,12 +336,40 @@ async function reconcileInstance(client: KubeClient, world: World, a: Assessed, 
   const events: EventRecord[] = [];
 
   const desired = a.desired;
-  if (desired.ok && a.plan && a.live && planWrites(a.plan)) {
+  let live = a.live;
+  let pods = a.live?.pods;
+  let waiting: string | undefined;
+  if (desired.ok && a.plan && live) {
+    // Failover instances: the role-label backstop, then no change that drops the primary's pod blindly.
+    try {
+      const corrections = roleLabelCorrections(desired.resolved, pods ?? []);
+      if (corrections.length > 0) {
+        pods = await applyRoleCorrections(client, namespace, corrections, pods ?? []);
+        events.push({ reason: 'RoleLabels', type: 'Normal', message: `Corrected role labels: ${corrections.map((c) => `${c.pod} ${c.from ?? '(none)'} → ${c.to} (${c.why})`).join('; ')}` });
+      }
+      const move = planWrites(a.plan) ? primaryMove(desired.resolved, live.statefulSet, pods ?? []) : undefined;
+      if (move) {
+        const moved = await movePrimary(client, desired.resolved, move, pods ?? [], { waitMs: options.primaryMoveWaitMs, sleep: options.sleep, now });
+        if (moved.moved) {
+          live = await refreshLive(client, world, namespace, name);
+          pods = live.pods;
+          finalPlan = plan(desired, live);
+        } else {
+          waiting = moved.message;
+          if (moved.requested) events.push({ reason: 'MovingPrimary', type: 'Normal', message: moved.message });
+        }
+      }
+    } catch (e) {
+      error = e instanceof Error ? oneLine(e) : String(e);
+    }
+  }
+
+  if (desired.ok && finalPlan && live && planWrites(finalPlan) && !waiting && !error) {
     const refresh = async (): Promise<Planned> => {
       const live = await refreshLive(client, world, namespace, name);
       return { desired, live, plan: plan(desired, live) };
     };
-    const result = await execute(client, { desired, live: a.live, plan: a.plan }, {
+    const result = await execute(client, { desired, live, plan: finalPlan }, {
       refresh, goneDelayMs: options.goneDelayMs, sleep: options.sleep,
     });
     finalPlan = result.plan;
@@ -316,7 +379,7 @@ async function reconcileInstance(client: KubeClient, world: World, a: Assessed, 
   }
 
   const at = now();
-  const input = { instance: a.instance, statefulSet, plan: finalPlan, issues: issuesOf(a), warnings: a.warnings, error, now: at };
+  const input = { instance: a.instance, statefulSet, plan: finalPlan, issues: issuesOf(a), warnings: a.warnings, error, now: at, pods, waiting };
   const status = computeStatus(input);
   const phase = (status ?? desiredStatus(input)).phase ?? 'Unknown';
   if (status) {
@@ -342,8 +405,8 @@ async function reconcileInstance(client: KubeClient, world: World, a: Assessed, 
     namespace, name,
     action: finalPlan?.action ?? 'none',
     reasons: finalPlan?.reasons ?? [],
-    writes: writesOf(finalPlan),
-    message: error ? `${finalPlan?.message ?? ''} — failed: ${error}` : messageOf({ ...a, plan: finalPlan }),
+    writes: waiting ? [] : writesOf(finalPlan),
+    message: error ? `${finalPlan?.message ?? ''} — failed: ${error}` : waiting ?? messageOf({ ...a, plan: finalPlan }),
     phase,
     statusChanged: status !== undefined,
     ...(error ? { error } : {}),
@@ -361,11 +424,21 @@ async function refreshLive(client: KubeClient, world: World, namespace: string, 
     client.get<V1PodDisruptionBudget>('PodDisruptionBudget', namespace, name),
     client.list<V1PersistentVolumeClaim>('PersistentVolumeClaim', namespace, `app.kubernetes.io/instance=${name}`),
   ]);
+  const instance = world.instances.find((i) => i.metadata.name === name && (i.metadata.namespace ?? 'default') === namespace);
+  const failover = instance !== undefined && failoverModeOf(instance.spec) === 'sentinel';
+  const agent = roleAgentName(name);
+  const [serviceAccount, role, roleBinding, pods] = failover ? await Promise.all([
+    client.get<V1ServiceAccount>('ServiceAccount', namespace, agent),
+    client.get<V1Role>('Role', namespace, agent),
+    client.get<V1RoleBinding>('RoleBinding', namespace, agent),
+    client.list<V1Pod>('Pod', namespace, Object.entries(selectorLabels(name)).map(([k, v]) => `${k}=${v}`).join(',')),
+  ]) : [undefined, undefined, undefined, []];
   return {
     statefulSet, configMap, podDisruptionBudget,
     services: [service, primary].filter((s): s is V1Service => s !== undefined),
     pvcs,
     ...(world.storageClasses ? { storageClasses: world.storageClasses } : {}),
+    serviceAccount, role, roleBinding, pods,
   };
 }
 

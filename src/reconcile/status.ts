@@ -1,6 +1,7 @@
-import type { V1StatefulSet } from '@kubernetes/client-node';
-import type { Condition, RedisInstanceObject, RedisInstanceStatus, RedisPhase } from '../api/types';
-import type { ValidationIssue } from '../api/validate';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { failoverModeOf, type Condition, type RedisInstanceObject, type RedisInstanceStatus, type RedisPhase } from '../api/types';
+import { validateRedisInstance, type ValidationIssue } from '../api/validate';
+import { primaryStatus } from './roles';
 import type { Plan } from './plan';
 import { canonicalJson } from '../render/instance';
 
@@ -47,6 +48,10 @@ export interface StatusInput {
   readonly error?: string;
   /** Problems that do not fail the instance (e.g. the auth Secret is missing). */
   readonly warnings?: readonly StatusWarning[];
+  /** The instance's pods (failover instances: status.primary and PrimaryAvailable come from their role labels). */
+  readonly pods?: readonly V1Pod[];
+  /** The change waits for something first (the primary to move before a scale-down): Updating, with this message. */
+  readonly waiting?: string;
   readonly now: Date;
 }
 
@@ -60,7 +65,7 @@ export function computeStatus(input: StatusInput): RedisInstanceStatus | undefin
 
 /** The full status this pass observes (always defined). */
 export function desiredStatus(input: StatusInput): RedisInstanceStatus {
-  const { instance, statefulSet: sts, plan, issues = [], error, warnings = [], now } = input;
+  const { instance, statefulSet: sts, plan, issues = [], error, warnings = [], now, waiting } = input;
   const generation = instance.metadata.generation;
   const specReplicas = typeof instance.spec?.replicas === 'number' ? instance.spec.replicas : 1;
   const want = sts?.spec?.replicas ?? specReplicas;
@@ -115,6 +120,12 @@ export function desiredStatus(input: StatusInput): RedisInstanceStatus {
       : { type: 'Ready', status: 'False', reason, message };
     progressing = { type: 'Progressing', status: 'False', reason, message };
     degraded = { type: 'Degraded', status: 'True', reason, message };
+  } else if (waiting !== undefined) {
+    phase = 'Updating';
+    message = withNotes(waiting);
+    ready = { type: 'Ready', status: 'False', reason: 'MovingPrimary', message };
+    progressing = { type: 'Progressing', status: 'True', reason: 'MovingPrimary', message };
+    degraded = degradedByWarnings;
   } else if (plan?.action === 'rolling-update' || plan?.action === 'recreate' || (rolloutInProgress && !creating)) {
     phase = 'Updating';
     message = withNotes(`StatefulSet is being updated. ${progress}`);
@@ -143,13 +154,19 @@ export function desiredStatus(input: StatusInput): RedisInstanceStatus {
     degraded = degradedByWarnings;
   }
 
-  const conditions = [ready, progressing, degraded].map((draft) => condition(draft, instance.status?.conditions, generation, now));
+  // Failover instances: who is the primary, from the role labels (never from Redis).
+  const resolved = issues.length === 0 && !instance.metadata.deletionTimestamp && failoverModeOf(instance.spec) === 'sentinel'
+    ? validateRedisInstance(instance, { origin: 'cluster' }).instance : undefined;
+  const roles = resolved?.spec.failover ? primaryStatus(resolved, input.pods ?? []) : undefined;
+  const drafts = roles ? [ready, progressing, degraded, roles.condition] : [ready, progressing, degraded];
+  const conditions = drafts.map((draft) => condition(draft, instance.status?.conditions, generation, now));
   return {
     phase,
     ready: phase === 'Running',
     message,
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     ...counts,
+    ...(roles?.primary ? { primary: roles.primary } : {}),
     conditions,
   };
 }

@@ -1,6 +1,6 @@
 import type {
-  V1ConfigMap, V1Container, V1EnvVar, V1PodDisruptionBudget, V1PodTemplateSpec, V1Probe, V1SecurityContext, V1Service,
-  V1StatefulSet,
+  V1Affinity, V1ConfigMap, V1Container, V1EnvVar, V1PodDisruptionBudget, V1PodTemplateSpec, V1Probe, V1Role, V1RoleBinding,
+  V1SecurityContext, V1Service, V1ServiceAccount, V1StatefulSet, V1TopologySpreadConstraint,
 } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { singleConfArg, yesNo } from '../redis-conf/args';
@@ -18,6 +18,10 @@ import {
   METRICS_PORT, METRICS_PORT_NAME, metricsOf, renderExporterContainer, renderPodMonitor, renderPrometheusRule,
   type PodMonitor, type PrometheusRule,
 } from './metrics';
+import { ROLE_LABEL, roleAgentContainer, roleAgentName, roleAgentRules, roleAgentVolumes } from './role-agent';
+import { SENTINEL_PORT, sentinelConfigMapData, sentinelPodParts } from './sentinel';
+
+export { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from './role-agent';
 
 /**
  * Pure builders: one ResolvedRedisInstance in, the Kubernetes objects that run it out.
@@ -26,6 +30,8 @@ import {
  */
 
 export const CONFIG_HASH_ANNOTATION = 'redis.github.com/config-hash';
+/** Pod-template annotation: SHA-256 of the pod scripts in the ConfigMap, so a script change rolls the pods. */
+export const SCRIPTS_HASH_ANNOTATION = 'redis.github.com/scripts-hash';
 /**
  * On the StatefulSet: SHA-256 of the rendered pod template. The reconciler compares it
  * with the desired one instead of deep-comparing a template the apiserver has defaulted.
@@ -72,7 +78,7 @@ export function primaryHost(instance: ResolvedRedisInstance): string {
   return `${instance.name}-0.${instance.name}.${instance.namespace}.svc`;
 }
 
-/** Name of the Service that selects only pod 0, for writes (replicas > 1). */
+/** Name of the Service for writes (replicas > 1): the pod labelled primary, or pod 0 without failover. */
 export function primaryServiceName(name: string): string {
   return `${name}-primary`;
 }
@@ -273,7 +279,10 @@ function childMetadata(instance: ResolvedRedisInstance, name = instance.name) {
 }
 
 export function renderConfigMap(instance: ResolvedRedisInstance, redisConf = instanceRedisConf(instance)): V1ConfigMap {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: childMetadata(instance), data: { [CONFIG_FILE]: redisConf } };
+  return {
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: childMetadata(instance),
+    data: { [CONFIG_FILE]: redisConf, ...(instance.spec.failover ? sentinelConfigMapData(instance) : {}) },
+  };
 }
 
 /** The headless Service that governs the StatefulSet and gives each pod a DNS name. */
@@ -287,13 +296,20 @@ export function renderHeadlessService(instance: ResolvedRedisInstance): V1Servic
       selector: selectorLabels(instance.name),
       ports: [
         ...clientServicePorts(instance),
+        ...(instance.spec.failover ? [{ name: 'sentinel', port: SENTINEL_PORT, targetPort: 'sentinel', protocol: 'TCP' }] : []),
         ...(metricsOf(instance) ? [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: 'TCP' }] : []),
       ],
+      // With failover, pods find each other's Sentinels by pod DNS name before Redis is
+      // ready (start-up asks them who the primary is): the names must resolve at once.
+      ...(instance.spec.failover ? { publishNotReadyAddresses: true } : {}),
     },
   };
 }
 
-/** A Service for writes that selects pod 0, the primary, only. */
+/**
+ * The Service for writes: with failover, the pod the role agents label primary (it follows
+ * a failover within seconds); without, pod 0, the fixed primary.
+ */
 export function renderPrimaryService(instance: ResolvedRedisInstance): V1Service {
   return {
     apiVersion: 'v1',
@@ -301,7 +317,9 @@ export function renderPrimaryService(instance: ResolvedRedisInstance): V1Service
     metadata: childMetadata(instance, primaryServiceName(instance.name)),
     spec: {
       type: 'ClusterIP',
-      selector: { ...selectorLabels(instance.name), 'statefulset.kubernetes.io/pod-name': `${instance.name}-0` },
+      selector: instance.spec.failover
+        ? { ...selectorLabels(instance.name), [ROLE_LABEL]: 'primary' }
+        : { ...selectorLabels(instance.name), 'statefulset.kubernetes.io/pod-name': `${instance.name}-0` },
       ports: clientServicePorts(instance),
     },
   };
@@ -367,12 +385,30 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
       ...(migration ? [{ name: DATA_VOLUME, mountPath: DATA_DIR }] : []),
     ],
   };
+  const failover = spec.failover ? sentinelPodParts(instance) : undefined;
+  if (failover) {
+    init.env = uniqueEnv([...init.env!, ...failover.initEnv]);
+    init.volumeMounts = [...init.volumeMounts!, ...failover.initVolumeMounts];
+    redis.volumeMounts = [...redis.volumeMounts!, ...failover.redisVolumeMounts];
+    if (Object.keys(failover.redisLifecycle).length > 0) redis.lifecycle = failover.redisLifecycle;
+  }
+  const scripts = spec.failover ? sentinelConfigMapData(instance) : undefined;
+  const scheduling = schedulingOf(instance);
   const template: V1PodTemplateSpec = {
-    metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash(redisConf) } },
+    metadata: {
+      labels,
+      annotations: {
+        [CONFIG_HASH_ANNOTATION]: configHash(redisConf),
+        ...(scripts ? { [SCRIPTS_HASH_ANNOTATION]: createHash('sha256').update(canonicalJson(scripts)).digest('hex') } : {}),
+      },
+    },
     spec: {
+      ...(failover ? { serviceAccountName: roleAgentName(name) } : {}),
+      // Only the role agent gets a token, through its own projected volume.
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      terminationGracePeriodSeconds: 30,
+      terminationGracePeriodSeconds: failover ? failoverGracePeriodSeconds(instance) : 30,
+      ...scheduling,
       securityContext: {
         runAsNonRoot: true,
         runAsUser: REDIS_UID,
@@ -382,12 +418,17 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
         seccompProfile: { type: 'RuntimeDefault' },
       },
       initContainers: [init],
-      containers: [redis, ...optionalList(renderExporterContainer(instance, containerSecurityContext, tls ? {
-        caFile: TLS_CA_FILE, certFile: TLS_CERT_FILE, keyFile: TLS_KEY_FILE, volumeMount: TLS_VOLUME_MOUNT,
-      } : undefined))],
+      containers: [
+        redis,
+        ...(failover ? [...failover.containers.map(restricted), roleAgentContainer(instance)] : []),
+        ...optionalList(renderExporterContainer(instance, containerSecurityContext, tls ? {
+          caFile: TLS_CA_FILE, certFile: TLS_CERT_FILE, keyFile: TLS_KEY_FILE, volumeMount: TLS_VOLUME_MOUNT,
+        } : undefined)),
+      ],
       volumes: [
         { name: 'config', configMap: { name } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        ...(failover ? [...failover.volumes, ...roleAgentVolumes(instance)] : []),
         ...optionalList(tlsVolume(instance)),
       ],
     },
@@ -399,7 +440,9 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
     spec: {
       serviceName: name,
       replicas: spec.replicas,
-      podManagementPolicy: 'OrderedReady',
+      // With failover every pod starts at once, so after a full restart the pods can elect
+      // the one with the most data instead of waiting for pod 0 (which may be the empty one).
+      podManagementPolicy: spec.failover ? 'Parallel' : 'OrderedReady',
       updateStrategy: { type: 'RollingUpdate' },
       // Data outlives the StatefulSet: recreating or scaling it never deletes claims.
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
@@ -418,6 +461,82 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
         },
       }],
     },
+  };
+}
+
+/**
+ * terminationGracePeriodSeconds of a failover pod: the 30 s Redis gets to shut down, plus
+ * time for the preStop hook's Sentinel failover (failover-timeout, at most 120 s: a
+ * failover that takes longer has failed, and Sentinel retries it after the pod is gone).
+ */
+export function failoverGracePeriodSeconds(instance: ResolvedRedisInstance): number {
+  const timeout = instance.spec.failover?.failoverTimeoutMilliseconds ?? 0;
+  return 30 + Math.min(120, Math.ceil(timeout / 1000));
+}
+
+/** Env vars by name, the first of each name kept (Kubernetes would let a later one win silently). */
+function uniqueEnv(env: V1EnvVar[]): V1EnvVar[] {
+  const seen = new Set<string>();
+  return env.filter((e) => !seen.has(e.name) && seen.add(e.name) !== undefined);
+}
+
+/** Restricted Pod Security on a container from another module, whatever it asked for. */
+function restricted(container: V1Container): V1Container {
+  return { ...container, securityContext: { ...containerSecurityContext, ...container.securityContext, ...RESTRICTED } };
+}
+const RESTRICTED: V1SecurityContext = {
+  allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, privileged: false, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/**
+ * Where the pods may run. By default preferred (never required) pod anti-affinity by node
+ * and a ScheduleAnyway spread over zones, so failover has somewhere to go and a one-node
+ * cluster still runs the pods. A single pod gets them too (they cost it nothing), so that
+ * scaling never changes the pod template and never restarts the running pods.
+ * spec.affinity and spec.topologySpreadConstraints replace the defaults (`{}` and `[]` turn
+ * them off). A user's spread constraint without a labelSelector gets the instance's pod
+ * selector (it would count no pods otherwise).
+ */
+export function schedulingOf(instance: ResolvedRedisInstance): { affinity?: V1Affinity; topologySpreadConstraints?: V1TopologySpreadConstraint[] } {
+  const { spec, name } = instance;
+  const selector = { matchLabels: selectorLabels(name) };
+  const affinity: V1Affinity | undefined = spec.affinity !== undefined
+    ? (Object.keys(spec.affinity).length > 0 ? structuredClone(spec.affinity) as V1Affinity : undefined)
+    : {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [{
+          weight: 100,
+          podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: selector },
+        }],
+      },
+    };
+  const spread: V1TopologySpreadConstraint[] | undefined = spec.topologySpreadConstraints !== undefined
+    ? spec.topologySpreadConstraints.map((c) => ({ labelSelector: selector, ...structuredClone(c) }) as V1TopologySpreadConstraint)
+    : [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: selector }];
+  return {
+    ...(affinity ? { affinity } : {}),
+    ...(spread && spread.length > 0 ? { topologySpreadConstraints: spread } : {}),
+  };
+}
+
+/** The role agents' ServiceAccount (no token automounted: only the agent container mounts one). */
+export function renderServiceAccount(instance: ResolvedRedisInstance): V1ServiceAccount {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: childMetadata(instance, roleAgentName(instance.name)), automountServiceAccountToken: false };
+}
+
+/** get and patch on the instance's own pods, by name. */
+export function renderRole(instance: ResolvedRedisInstance): V1Role {
+  return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: childMetadata(instance, roleAgentName(instance.name)), rules: roleAgentRules(instance) };
+}
+
+export function renderRoleBinding(instance: ResolvedRedisInstance): V1RoleBinding {
+  const agent = roleAgentName(instance.name);
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: childMetadata(instance, agent),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: agent },
+    subjects: [{ kind: 'ServiceAccount', name: agent, namespace: instance.namespace }],
   };
 }
 
@@ -441,6 +560,10 @@ export interface RenderedInstance {
   readonly configMap: V1ConfigMap;
   readonly service: V1Service;
   readonly primaryService?: V1Service;
+  /** The role agents' ServiceAccount, Role and RoleBinding (failover only). */
+  readonly serviceAccount?: V1ServiceAccount;
+  readonly role?: V1Role;
+  readonly roleBinding?: V1RoleBinding;
   readonly statefulSet: V1StatefulSet;
   readonly podDisruptionBudget?: V1PodDisruptionBudget;
   /** spec.networkPolicy.enabled (the default) only. */
@@ -460,6 +583,9 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     configMap: renderConfigMap(instance, redisConf),
     service: renderHeadlessService(instance),
     ...(replicated ? { primaryService: renderPrimaryService(instance) } : {}),
+    ...(instance.spec.failover ? {
+      serviceAccount: renderServiceAccount(instance), role: renderRole(instance), roleBinding: renderRoleBinding(instance),
+    } : {}),
     statefulSet: renderStatefulSet(instance, redisConf),
     ...(replicated ? { podDisruptionBudget: renderPodDisruptionBudget(instance) } : {}),
     ...optional('networkPolicy', renderNetworkPolicy(instance, selectorLabels(instance.name), childMetadata(instance).labels, {

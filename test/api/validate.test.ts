@@ -67,7 +67,7 @@ describe('validateRedisInstance', () => {
       ['rename-command', { config: { 'rename-command': 'PING ""' } }, 'spec.config[rename-command]: "rename-command" is managed by redis-gitops and cannot be set in config'],
       ['requirepass', { config: { requirepass: 'hunter2' } }, 'spec.config.requirepass: "requirepass" would put a secret in the ConfigMap; use spec.auth (a Secret) instead'],
       ['masterauth', { config: { masterauth: 'hunter2' } }, 'spec.config.masterauth: "masterauth" would put a secret in the ConfigMap; use spec.auth (a Secret) instead'],
-      ['misspelled spec field', { replica: 2 }, 'spec.replica: unknown field (did you mean "replicas"?); known fields: image, replicas, resources, storage, config, auth, networkPolicy, metrics, tls'],
+      ['misspelled spec field', { replica: 2 }, 'spec.replica: unknown field (did you mean "replicas"?); known fields: image, replicas, resources, storage, config, failover, sentinel, affinity, topologySpreadConstraints, auth, networkPolicy, metrics, tls'],
       ['misspelled nested field', { storage: { sise: '1Gi' } }, 'spec.storage.sise: unknown field (did you mean "size"?); known fields: size, storageClassName'],
       ['auth without secretName', { auth: { secretKey: 'pw' } }, 'spec.auth.secretName: required field is missing'],
       ['bad resource quantity', { resources: { limits: { memory: '1 GB' } } }, 'spec.resources.limits.memory: is not a valid Kubernetes quantity: "1 GB"'],
@@ -167,7 +167,7 @@ describe('the CRD and the validation agree', () => {
     expect(redisInstanceCrd.spec.names).toMatchObject({ kind: 'RedisInstance', plural: 'redisinstances', shortNames: ['redis'] });
     expect(version.subresources).toEqual({ status: {} });
     expect(version.additionalPrinterColumns.map((c: any) => `${c.name}=${c.jsonPath}`)).toEqual([
-      'Phase=.status.phase', 'Ready=.status.ready', 'Replicas=.spec.replicas', 'Age=.metadata.creationTimestamp',
+      'Phase=.status.phase', 'Ready=.status.ready', 'Replicas=.spec.replicas', 'Primary=.status.primary', 'Age=.metadata.creationTimestamp',
     ]);
     expect(version.schema.openAPIV3Schema.properties.status.properties.phase.enum).toEqual(
       ['Unknown', 'Creating', 'Pending', 'Running', 'Updating', 'Failed', 'Terminated'],

@@ -81,6 +81,22 @@ describe('RedisInstance health check (Lua)', () => {
       .toEqual({ status: 'Progressing', message: phase });
   });
 
+  it('failover: Running or Pending without a single ready primary is Degraded with the PrimaryAvailable message', async () => {
+    const primary = (status: string, reason: string, message: string) => ({ type: 'PrimaryAvailable', status, reason, message, lastTransitionTime: '2026-12-01T00:00:00Z' });
+    const noPrimary = primary('False', 'NoPrimary', 'No pod is labelled redis.github.com/role=primary: writes through cache-primary fail.');
+    for (const phase of ['Running', 'Pending']) {
+      expect(await runHealth(script, redisInstance({ phase, ready: phase === 'Running', observedGeneration: 2, message: 'All replicas are ready.', conditions: [noPrimary] })))
+        .toEqual({ status: 'Degraded', message: 'No pod is labelled redis.github.com/role=primary: writes through cache-primary fail.' });
+    }
+    // While pods are created or rolled, a moment without a primary is expected.
+    expect(await runHealth(script, redisInstance({ phase: 'Updating', observedGeneration: 2, message: 'StatefulSet is being updated.', conditions: [noPrimary] })))
+      .toEqual({ status: 'Progressing', message: 'StatefulSet is being updated.' });
+    // A primary that serves, with replicas not linked yet, is judged by the phase.
+    const unlinked = primary('True', 'ReplicasNotLinked', 'cache-0 is the primary; cache-2 not ready.');
+    expect(await runHealth(script, redisInstance({ phase: 'Running', ready: true, observedGeneration: 2, message: 'All replicas are ready.', primary: 'cache-0', conditions: [unlinked] })))
+      .toEqual({ status: 'Healthy', message: 'All replicas are ready.' });
+  });
+
   it('Failed is Degraded, message passed through', async () => {
     const message = 'spec.storage.size: cannot shrink from 5Gi to 1Gi; nothing was changed';
     expect(await runHealth(script, redisInstance({ phase: 'Failed', ready: false, observedGeneration: 2, message })))

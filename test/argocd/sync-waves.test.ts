@@ -49,7 +49,9 @@ describe('sync waves', () => {
     });
     expect(issues).toEqual([]);
     const byKind = new Map<string, Set<number>>();
-    for (const { o } of docs(files)) byKind.set(o.kind, new Set([...(byKind.get(o.kind) ?? []), Number(wave(o))]));
+    // The instance's own RBAC (its role agents') goes with its children; keyed apart here.
+    const kindOf = (o: any) => (o.metadata.namespace === 'shop' && ['ServiceAccount', 'Role', 'RoleBinding'].includes(o.kind) ? `sessions ${o.kind}` : o.kind);
+    for (const { o } of docs(files)) byKind.set(kindOf(o), new Set([...(byKind.get(kindOf(o)) ?? []), Number(wave(o))]));
     const only = (kind: string) => {
       const waves = [...(byKind.get(kind) ?? [])];
       expect(waves, kind).toHaveLength(1);
@@ -59,7 +61,9 @@ describe('sync waves', () => {
     for (const kind of ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']) expect(only(kind)).toBe(SYNC_WAVES.access);
     expect(only('CronJob')).toBe(SYNC_WAVES.reconciler);
     expect(only('RedisInstance')).toBe(SYNC_WAVES.instances);
-    for (const kind of ['ConfigMap', 'Service', 'StatefulSet', 'PodDisruptionBudget']) expect(only(kind)).toBe(SYNC_WAVES.instanceChildren);
+    for (const kind of ['ConfigMap', 'Service', 'StatefulSet', 'PodDisruptionBudget', 'sessions ServiceAccount', 'sessions Role', 'sessions RoleBinding']) {
+      expect(only(kind)).toBe(SYNC_WAVES.instanceChildren);
+    }
     expect(SYNC_WAVES.prerequisites).toBeLessThan(SYNC_WAVES.access);
     expect(SYNC_WAVES.access).toBeLessThan(SYNC_WAVES.reconciler);
     expect(SYNC_WAVES.reconciler).toBeLessThan(SYNC_WAVES.instances);

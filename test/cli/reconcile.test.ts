@@ -92,7 +92,7 @@ describe('plan', () => {
     await h.reconcile();
     h.server.settle();
     const current = h.get('RedisInstance', 'web', 'cache');
-    h.server.update({ ...current, spec: { ...current.spec, replicas: 3, image: 'redis:7.4.1-alpine' } });
+    h.server.update({ ...current, spec: { ...current.spec, replicas: 3, failover: 'none', image: 'redis:7.4.1-alpine' } });
     h.instance('web', 'new', { image });
     h.server.resetRequestLog();
     const { code, out, err } = await h.cli(['plan', '-A']);

@@ -206,8 +206,8 @@ describe('RedisInstance construct', () => {
     expect(synth({ image: 'redis:7.4' }).sts.metadata.annotations[TEMPLATE_HASH_ANNOTATION]).not.toBe(sts.metadata.annotations[TEMPLATE_HASH_ANNOTATION]);
   });
 
-  describe('replication (replicas > 1)', () => {
-    const { objects, find, init, sts } = synth({ replicas: 3, namespace: 'shop' });
+  describe('replication without failover (replicas > 1, failover none)', () => {
+    const { objects, find, init, sts } = synth({ replicas: 3, failover: 'none', namespace: 'shop' });
 
     it('starts every pod but pod 0 as a replica of pod 0 through its stable DNS name', () => {
       expect(init.command).toEqual(['sh', '-c', RUNTIME_CONFIG_SCRIPT + AOF_MIGRATION_SCRIPT]);

@@ -159,9 +159,10 @@ describe.skipIf(mode === 'skip')(`reconciler e2e (${mode})`, () => {
     expect(again.writes).toBe(0);
   });
 
-  it('replicas 1→3: same StatefulSet uid, three ready pods', async () => {
+  it('replicas 1→3 (without failover): same StatefulSet uid, three ready pods', async () => {
     const uid = (await statefulSet('cache')).metadata!.uid;
-    await setSpec('cache', { replicas: 3 });
+    // Failover (the default from 3 replicas) would change podManagementPolicy: a recreate.
+    await setSpec('cache', { replicas: 3, failover: 'none' });
     expect((await pass()).lines[0].action).toBe('rolling-update');
     await converge('cache', async () => (await statefulSet('cache')).status?.readyReplicas === 3);
     expect((await statefulSet('cache')).metadata!.uid).toBe(uid);

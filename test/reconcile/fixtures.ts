@@ -45,6 +45,10 @@ export function liveFor(d: Desired, claims: { count?: number; size?: string; sto
     configMap: asLive(objects.configMap, '', 'ConfigMap'),
     services: [objects.service, objects.primaryService].filter((s) => s !== undefined).map((s) => ({ ...asLive(s!, '', 'Service'), spec: { ...asLive(s!, '', 'Service').spec, clusterIP: s!.spec!.clusterIP ?? '10.0.0.7' } })),
     podDisruptionBudget: objects.podDisruptionBudget && asLive(objects.podDisruptionBudget, 'policy', 'PodDisruptionBudget'),
+    serviceAccount: objects.serviceAccount && asLive(objects.serviceAccount, '', 'ServiceAccount'),
+    role: objects.role && asLive(objects.role, 'rbac.authorization.k8s.io', 'Role'),
+    roleBinding: objects.roleBinding && asLive(objects.roleBinding, 'rbac.authorization.k8s.io', 'RoleBinding'),
+    pods: [],
     pvcs: Array.from({ length: claims.count ?? d.resolved.spec.replicas }, (_, i) => claim(i, claims.size ?? d.resolved.spec.storage.size, claims.storageClassName ?? d.resolved.spec.storage.storageClassName ?? 'standard')),
   };
 }

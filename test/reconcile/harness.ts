@@ -25,6 +25,7 @@ export interface Harness {
 const API_VERSIONS: Record<string, string> = {
   StatefulSet: 'apps/v1', ConfigMap: 'v1', Service: 'v1', PodDisruptionBudget: 'policy/v1', PersistentVolumeClaim: 'v1',
   Pod: 'v1', Secret: 'v1', Event: 'v1', Lease: 'coordination.k8s.io/v1', StorageClass: 'storage.k8s.io/v1', RedisInstance: API_VERSION,
+  ServiceAccount: 'v1', Role: 'rbac.authorization.k8s.io/v1', RoleBinding: 'rbac.authorization.k8s.io/v1',
 };
 
 /** Flags that keep the tests fast: short timeouts and backoff. */

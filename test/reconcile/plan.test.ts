@@ -51,7 +51,7 @@ describe('plan: the decision table', () => {
     { name: 'nothing differs', to: base, action: 'none', reasons: [] },
     { name: 'StatefulSet missing', to: base, mutate: (l) => { (l as any).statefulSet = undefined; }, action: 'create', reasons: [{ object: STS, field: '', to: 'created' }] },
     {
-      name: 'replicas', to: { ...base, replicas: 3 }, from: base, claims: { count: 1 }, action: 'rolling-update',
+      name: 'replicas', to: { ...base, replicas: 3, failover: 'none' }, from: base, claims: { count: 1 }, action: 'rolling-update',
       reasons: [{ object: STS, field: 'spec.replicas', from: 1, to: 3 }], patch: { spec: { replicas: 3 } },
     },
     {
@@ -235,7 +235,7 @@ describe('plan: normalisation (apiserver defaults and equal quantities are no di
 
 describe('plan: rolling updates', () => {
   it('patches only what differs, with old → new', () => {
-    const result = planned({ ...base, replicas: 3 }, { from: base, claims: { count: 1 } });
+    const result = planned({ ...base, replicas: 3, failover: 'none' }, { from: base, claims: { count: 1 } });
     expect(result.reasons).toEqual([{ object: 'StatefulSet/cache', field: 'spec.replicas', from: 1, to: 3 }]);
     expect(result.statefulSetPatch).toEqual({ spec: { replicas: 3 } });
     expect(result.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`)).toEqual(['create Service/cache-primary', 'create PodDisruptionBudget/cache']);
@@ -396,7 +396,7 @@ describe('plan: children (ConfigMap, Services, PDB) and ownership', () => {
   });
 
   it('removes the primary Service and the PDB when scaled to one pod', () => {
-    const result = planned(base, { from: { ...base, replicas: 3 } });
+    const result = planned(base, { from: { ...base, replicas: 3, failover: 'none' } });
     expect(result.action).toBe('rolling-update');
     expect(result.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`)).toEqual(['delete Service/cache-primary', 'delete PodDisruptionBudget/cache']);
   });
@@ -407,7 +407,7 @@ describe('plan: children (ConfigMap, Services, PDB) and ownership', () => {
   });
 
   it('is idempotent: planning against what the plan asked for finds nothing', () => {
-    const d = desired({ ...base, replicas: 3, config: { maxmemory: '1gb' } });
+    const d = desired({ ...base, replicas: 3, failover: 'none', config: { maxmemory: '1gb' } });
     expect(planWrites(plan(d, liveFor(d)))).toBe(false);
   });
 });

@@ -53,13 +53,47 @@ describe('RBAC matches the calls', () => {
     h.server.update({ ...ri, spec: { ...ri.spec, storage: { size: '2Gi' } } });
     await pass();
     h.server.settle();
+    // Failover: four pods (the Role's resourceNames grow), drifted RBAC, and two pods labelled
+    // primary of which only one is ready (the backstop relabels the other).
+    const ri3 = h.get('RedisInstance', 'web', 'cache');
+    h.server.update({ ...ri3, spec: { ...ri3.spec, replicas: 4 } });
+    const sa = h.get('ServiceAccount', 'web', 'cache-role-agent');
+    h.server.update({ ...sa, automountServiceAccountToken: true });
+    const rb = h.get('RoleBinding', 'web', 'cache-role-agent');
+    h.server.update({ ...rb, subjects: [] });
+    for (const [pod, ready] of [['cache-0', true], ['cache-1', false]] as const) {
+      const p = h.get('Pod', 'web', pod);
+      h.server.update({ ...p, metadata: { ...p.metadata, labels: { ...p.metadata.labels, 'redis.github.com/role': 'primary' } } });
+      h.server.setPodReady('web', pod, ready);
+    }
+    await pass();
+    expect(h.get('Pod', 'web', 'cache-1').metadata.labels['redis.github.com/role']).toBe('replica');
+    h.server.settle();
     const ri2 = h.get('RedisInstance', 'web', 'cache');
     h.server.update({ ...ri2, spec: { ...ri2.spec, replicas: 1 } });
     await pass();
 
     const used = new Set(log);
-    const granted = new Set(RECONCILER_PERMISSIONS.flatMap((p) => p.verbs.map((v) => `${p.group}|${p.resource}|${v}`)));
+    // Rules held only so the reconciler may grant them (pods get, for the role agents) are never called.
+    const granted = new Set(RECONCILER_PERMISSIONS.filter((p) => !p.heldToGrant).flatMap((p) => p.verbs.map((v) => `${p.group}|${p.resource}|${v}`)));
+    expect(RECONCILER_PERMISSIONS.filter((p) => p.heldToGrant).map((p) => `${p.resource} ${p.verbs}`)).toEqual(['pods get']);
     expect([...used].filter((u) => !granted.has(u))).toEqual([]);
     expect([...granted].filter((g) => !used.has(g))).toEqual([]);
+  });
+});
+
+describe('the role agents\' Roles', () => {
+  it('grant nothing the reconciler does not hold itself (RBAC lets it create only such Roles)', async () => {
+    const { validateRedisInstance } = await import('../../src/api/validate');
+    const { renderRole } = await import('../../src/render/instance');
+    const instance = validateRedisInstance({ apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata: { name: 'cache' }, spec: { image: 'redis:7', replicas: 3 } }).instance!;
+    const held = (group: string, resource: string, verb: string) => RECONCILER_PERMISSIONS.some((p) => p.scope === 'cluster' && p.group === group && p.resource === resource && (p.verbs as readonly string[]).includes(verb));
+    const rules = renderRole(instance).rules!;
+    expect(rules.flatMap((r) => r.verbs)).toEqual(['get', 'patch']);
+    for (const rule of rules) {
+      for (const group of rule.apiGroups!) for (const resource of rule.resources!) for (const verb of rule.verbs) {
+        expect(held(group, resource, verb), `${group}/${resource} ${verb}`).toBe(true);
+      }
+    }
   });
 });

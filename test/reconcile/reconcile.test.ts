@@ -54,7 +54,10 @@ describe('reconcile: create', () => {
     expect(err).toEqual([]);
     expect(lines).toEqual([expect.objectContaining({ namespace: 'web', name: 'cache', action: 'create', phase: 'Creating', statusChanged: true })]);
     const instance = h.get('RedisInstance', 'web', 'cache');
-    for (const [kind, name] of [['ConfigMap', 'cache'], ['Service', 'cache'], ['Service', 'cache-primary'], ['StatefulSet', 'cache'], ['PodDisruptionBudget', 'cache']]) {
+    for (const [kind, name] of [
+      ['ConfigMap', 'cache'], ['Service', 'cache'], ['Service', 'cache-primary'], ['StatefulSet', 'cache'], ['PodDisruptionBudget', 'cache'],
+      ['ServiceAccount', 'cache-role-agent'], ['Role', 'cache-role-agent'], ['RoleBinding', 'cache-role-agent'],
+    ]) {
       expect(h.get(kind, 'web', name)?.metadata.ownerReferences, `${kind}/${name}`).toEqual([
         { apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', name: 'cache', uid: instance.metadata.uid, controller: true, blockOwnerDeletion: true },
       ]);
@@ -62,7 +65,7 @@ describe('reconcile: create', () => {
     expect(instance.status).toMatchObject({ phase: 'Creating', observedGeneration: 1, ready: false });
     const statusWrite = h.server.requests.find((r) => r.path.endsWith('/redisinstances/cache/status'))!;
     expect(statusWrite).toMatchObject({ method: 'PATCH', contentType: 'application/merge-patch+json', status: 200 });
-    expect(events('web')).toEqual(['Normal Created: Created StatefulSet cache with 3 replica(s); also create ConfigMap/cache, create Service/cache, create Service/cache-primary, create PodDisruptionBudget/cache']);
+    expect(events('web')).toEqual(['Normal Created: Created StatefulSet cache with 3 replica(s); also create ServiceAccount/cache-role-agent, create Role/cache-role-agent, create RoleBinding/cache-role-agent, create ConfigMap/cache, create Service/cache, create Service/cache-primary, create PodDisruptionBudget/cache']);
 
     h.server.settle();
     expect(h.server.list('v1', 'PersistentVolumeClaim', 'web').map((c) => [c.metadata.name, c.metadata.ownerReferences])).toEqual([
@@ -105,7 +108,7 @@ describe('reconcile: rolling updates keep the StatefulSet', () => {
   it('replicas 1→3: same uid, the primary Service and PDB appear, the controller scales', async () => {
     await running('web', 'cache', { replicas: 1 });
     const uid = h.get('StatefulSet', 'web', 'cache').metadata.uid;
-    patchSpec('web', 'cache', { replicas: 3 });
+    patchSpec('web', 'cache', { replicas: 3, failover: 'none' });
     const { lines } = await h.reconcile();
     expect(lines[0]).toMatchObject({
       action: 'rolling-update', phase: 'Updating',
@@ -216,7 +219,7 @@ describe('reconcile: rolling updates keep the StatefulSet', () => {
   });
 
   it('scaling down to one pod removes the primary Service and the PDB', async () => {
-    await running('web', 'cache', { replicas: 3 });
+    await running('web', 'cache', { replicas: 3, failover: 'none' });
     patchSpec('web', 'cache', { replicas: 1 });
     const { lines } = await h.reconcile();
     expect(lines[0]).toMatchObject({ action: 'rolling-update', writes: ['delete Service/cache-primary', 'delete PodDisruptionBudget/cache'] });

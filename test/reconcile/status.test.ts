@@ -24,7 +24,7 @@ function sts(replicas: number, status: { ready?: number; updated?: number; curre
   };
 }
 
-const spec = { image: 'redis:7.2.4-alpine', replicas: 3 };
+const spec = { image: 'redis:7.2.4-alpine', replicas: 3, failover: 'none' as const };
 const running = (prev?: RedisInstanceStatus) => instanceObject(spec, { generation: 4 }, prev);
 
 describe('computeStatus: phases by priority', () => {

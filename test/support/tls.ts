@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { requireProgram } from './programs';
+import { TLS_VOLUME } from '../../src/render/tls';
 
 /**
  * Certificates made with the real `openssl` for the TLS tests: a CA, and certificates it
@@ -58,7 +59,8 @@ export function tlsSecret(ca: CertificateAuthority, leaf: { readonly cert: strin
  * then holds the CA for clients.
  */
 export function tlsSecretsFor(sts: V1StatefulSet, dir: string): Record<string, Record<string, string>> {
-  const volumes = (sts.spec?.template.spec?.volumes ?? []).filter((v) => v.secret?.secretName);
+  // Only the TLS volume: other Secret volumes (the role agent's password file) are not certificates.
+  const volumes = (sts.spec?.template.spec?.volumes ?? []).filter((v) => v.name === TLS_VOLUME && v.secret?.secretName);
   if (volumes.length === 0) return {};
   const ca = makeCa(dir, 'pod-ca');
   return Object.fromEntries(volumes.map((v) => [v.secret!.secretName!, tlsSecret(ca, issue(ca, v.secret!.secretName!, ['localhost']))]));

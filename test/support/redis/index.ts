@@ -12,7 +12,9 @@
  *    a Secret volume each key of that Secret in the `secrets` option (missing: the pod does
  *    not start, as with the kubelet), emptyDirs start empty, the data claim is a folder that outlives the process (pass
  *    `dataDir` to restart a pod on the same "PersistentVolume"). Every container path the
- *    pod uses must lie on one of its volume mounts, or the harness throws.
+ *    pod uses must lie on one of its volume mounts, or the harness throws. The role-agent
+ *    container of a failover instance is not run (it talks to the Kubernetes API; its own
+ *    tests run it against the test API server), so the volumes only it mounts are skipped.
  * 2. Init containers, in order: their `command` + `args` verbatim (`sh -c <script>`) with
  *    the env the StatefulSet gives them, resolved like the kubelet does
  *    (POD_NAME=<statefulset>-<ordinal> from the fieldRef, literal values, Secret keys from

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import { CONFIG_FILE, RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
+import { ROLE_AGENT_CONTAINER_NAME } from '../../../src/render/role-agent';
 import { findExecutable, redisBinaries, type RedisBinaries } from './binaries';
 import { requireProgram } from '../programs';
 import {
@@ -356,7 +357,11 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
   const root = makeTempDir(`redis-pod-${name}-`);
   const volumeDirs: Record<string, string> = {};
   let configVolume: string | undefined;
-  for (const volume of spec.volumes ?? []) {
+  // The role agent (failover instances) is not run here: the volumes only it mounts (its
+  // service account token, the password file) are left out.
+  const agentOnly = new Set((spec.volumes ?? []).map((v) => v.name).filter((v) => [...(spec.initContainers ?? []), ...spec.containers]
+    .every((c) => c.name === ROLE_AGENT_CONTAINER_NAME || !(c.volumeMounts ?? []).some((m) => m.name === v))));
+  for (const volume of (spec.volumes ?? []).filter((v) => !agentOnly.has(v.name))) {
     const dir = join(root, 'volumes', volume.name);
     mkdirSync(dir, { recursive: true });
     if (volume.configMap) {
