@@ -1,28 +1,26 @@
-import type {
-  V1ConfigMap, V1PersistentVolumeClaim, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet, V1StorageClass,
-} from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { RedisInstanceObject, RedisPhase } from '../api/types';
-import { MANAGED_BY, primaryServiceName, selectorLabels } from '../render/instance';
-import { desiredFor, secretHash, type DesiredState } from './desired';
-import { execute, recordEvent, type EventRecord, type Planned } from './execute';
-import { KubeApiError, oneLine, type KubeClient, type RequestCounts } from './kube';
+import { assess, assessAll, needsStorageClasses, type Assessment } from './assess';
+import { execute } from './execute';
+import { oneLine, type KubeClient } from './kube';
 import { Lease } from './lease';
 import { DEFAULT_LEASE_NAME } from './permissions';
-import { plan, planWrites, type LiveState, type Plan, type Reason } from './plan';
-import { computeStatus, desiredStatus } from './status';
+import { plan, planWrites } from './plan';
+import { instanceResult, type InstanceResult, type PassResult } from './report';
+import { readLive, readSnapshot, withStorageClasses, type Snapshot } from './snapshot';
+import { StatusWriter, notActed, statusInput, type Acted } from './status-writer';
+import { computeStatus } from './status';
 
 /**
- * One reconcile pass: LIST each kind once, plan every instance, and only if something must
- * be written take the Lease, LIST again, act per instance (one failure never stops the
- * others), write the status that changed, and give the Lease back.
+ * One reconcile pass, step by step: read a snapshot (snapshot.ts), plan every instance
+ * (assess.ts), and only if something must be written take the Lease, read and plan again,
+ * act per instance (execute.ts; one failure never stops the others), write the status
+ * through the status writer (status-writer.ts, which records the Events too), report
+ * (report.ts), and give the Lease back.
  */
 
-/** Children are found by this label; RedisInstances are listed without a selector (our CRD). */
-export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
-/** The data claims carry the volumeClaimTemplate's labels (the pod selector labels); matched by name after. */
-export const CLAIM_SELECTOR = Object.entries(selectorLabels('')).filter(([k]) => k === 'app.kubernetes.io/name').map(([k, v]) => `${k}=${v}`).join(',');
+export { CLAIM_SELECTOR, MANAGED_SELECTOR } from './snapshot';
+export type { InstanceResult, PassResult } from './report';
 
 export interface PassOptions {
   readonly client: KubeClient;
@@ -47,204 +45,49 @@ export interface PassOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export interface InstanceResult {
-  readonly namespace: string;
-  readonly name: string;
-  readonly action: Plan['action'];
-  /** Fields that caused the action, old → new. */
-  readonly reasons: readonly Reason[];
-  /** Other writes: `patch ConfigMap/cache`, `expand PersistentVolumeClaim/redis-data-cache-0 1Gi → 2Gi`. */
-  readonly writes: readonly string[];
-  readonly message: string;
-  /** The phase the status has (or, with --dry-run, would have). */
-  readonly phase: RedisPhase;
-  readonly statusChanged: boolean;
-  /** Something failed after retries (the run exits 1). */
-  readonly error?: string;
-  /** Non-fatal problems (e.g. an Event could not be recorded, a Secret could not be read). */
-  readonly warnings: readonly string[];
-}
-
-export interface PassResult {
-  readonly instances: readonly InstanceResult[];
-  /** Requests sent by verb, and in total. */
-  readonly requests: RequestCounts & { readonly total: number; readonly writes: number };
-  /** Set when another run holds the Lease: this run did nothing. */
-  readonly leaseHeld?: { readonly holder: string; readonly until: string };
-  /** An error that stopped the whole pass (a LIST failed after retries). */
-  readonly error?: string;
-  readonly dryRun: boolean;
-}
-
-interface World {
-  readonly instances: RedisInstanceObject[];
-  readonly statefulSets: Map<string, V1StatefulSet>;
-  readonly configMaps: Map<string, V1ConfigMap>;
-  readonly services: Map<string, V1Service>;
-  readonly pdbs: Map<string, V1PodDisruptionBudget>;
-  readonly pvcs: Map<string, V1PersistentVolumeClaim[]>;
-  readonly secrets: Map<string, Map<string, V1Secret>>;
-  readonly secretErrors: Map<string, string>;
-  storageClasses?: V1StorageClass[];
-}
-
-interface Assessed {
-  readonly instance: RedisInstanceObject;
-  readonly desired: DesiredState;
-  readonly live?: LiveState;
-  readonly plan?: Plan;
-  readonly warnings: string[];
-}
-
-const key = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
-
-function byKey<T extends { metadata?: { namespace?: string; name?: string } }>(items: T[]): Map<string, T> {
-  return new Map(items.map((item) => [key(item.metadata?.namespace, item.metadata?.name), item]));
-}
-
-async function readWorld(client: KubeClient, namespace: string | undefined): Promise<World> {
-  const instances = await client.list<RedisInstanceObject>('RedisInstance', namespace);
-  const world: World = {
-    instances, statefulSets: new Map(), configMaps: new Map(), services: new Map(), pdbs: new Map(), pvcs: new Map(),
-    secrets: new Map(), secretErrors: new Map(),
-  };
-  if (instances.length === 0) return world;
-  const authNamespaces = [...new Set(instances.filter((i) => i.spec?.auth?.secretName).map((i) => i.metadata.namespace ?? 'default'))];
-  const [statefulSets, configMaps, services, pdbs, pvcs] = await Promise.all([
-    client.list<V1StatefulSet>('StatefulSet', namespace, MANAGED_SELECTOR),
-    client.list<V1ConfigMap>('ConfigMap', namespace, MANAGED_SELECTOR),
-    client.list<V1Service>('Service', namespace, MANAGED_SELECTOR),
-    client.list<V1PodDisruptionBudget>('PodDisruptionBudget', namespace, MANAGED_SELECTOR),
-    client.list<V1PersistentVolumeClaim>('PersistentVolumeClaim', namespace, CLAIM_SELECTOR),
-    ...authNamespaces.map(async (ns) => {
-      try {
-        world.secrets.set(ns, byKeyName(await client.list<V1Secret>('Secret', ns)));
-      } catch (error) {
-        // RBAC grants Secret reads only in the namespaces the construct lists.
-        world.secretErrors.set(ns, error instanceof Error ? oneLine(error) : String(error));
-      }
-      return [];
-    }),
-  ]);
-  for (const [k, v] of byKey(statefulSets)) world.statefulSets.set(k, v);
-  for (const [k, v] of byKey(configMaps)) world.configMaps.set(k, v);
-  for (const [k, v] of byKey(services)) world.services.set(k, v);
-  for (const [k, v] of byKey(pdbs)) world.pdbs.set(k, v);
-  for (const claim of pvcs) {
-    const ns = claim.metadata?.namespace ?? '';
-    const claims = world.pvcs.get(ns);
-    if (claims) claims.push(claim);
-    else world.pvcs.set(ns, [claim]);
+/** Read a snapshot and plan it; LIST StorageClasses once if some plan considers an expansion. */
+async function readAndPlan(client: KubeClient, namespace: string | undefined): Promise<{ snapshot: Snapshot; assessments: Assessment[] }> {
+  let snapshot = await readSnapshot(client, namespace);
+  let assessments = assessAll(snapshot);
+  if (needsStorageClasses(assessments)) {
+    snapshot = await withStorageClasses(client, snapshot);
+    const read = snapshot;
+    assessments = assessments.map((a) => (a.planned?.plan.needsStorageClasses ? assess(read, a.instance) : a));
   }
-  return world;
+  return { snapshot, assessments };
 }
 
-function byKeyName(secrets: V1Secret[]): Map<string, V1Secret> {
-  return new Map(secrets.map((s) => [s.metadata?.name ?? '', s]));
-}
-
-function liveFor(world: World, namespace: string, name: string): LiveState {
-  const services = [name, primaryServiceName(name)]
-    .map((n) => world.services.get(key(namespace, n)))
-    .filter((s): s is V1Service => s !== undefined);
-  return {
-    statefulSet: world.statefulSets.get(key(namespace, name)),
-    configMap: world.configMaps.get(key(namespace, name)),
-    services,
-    podDisruptionBudget: world.pdbs.get(key(namespace, name)),
-    pvcs: world.pvcs.get(namespace) ?? [],
-    ...(world.storageClasses ? { storageClasses: world.storageClasses } : {}),
-  };
-}
-
-function assess(world: World, instance: RedisInstanceObject): Assessed {
-  const namespace = instance.metadata.namespace ?? 'default';
-  const warnings: string[] = [];
-  let hash: string | undefined;
-  const auth = instance.spec?.auth;
-  if (auth?.secretName) {
-    const secretKey = auth.secretKey ?? 'password';
-    const failed = world.secretErrors.get(namespace);
-    if (failed) warnings.push(`cannot read Secrets in ${namespace}, so a password change does not restart the pods (${failed})`);
-    else {
-      hash = secretHash(world.secrets.get(namespace)?.get(auth.secretName), secretKey);
-      if (!hash) warnings.push(`Secret ${auth.secretName} has no key "${secretKey}"; the pods cannot start until it does`);
-    }
-  }
-  const desired = desiredFor(instance, { secretHash: hash });
-  if (!desired.ok || instance.metadata.deletionTimestamp) return { instance, desired, warnings };
-  const live = liveFor(world, namespace, instance.metadata.name);
-  return { instance, desired, live, plan: plan(desired, live), warnings };
-}
-
-/** Plan every instance; LIST StorageClasses once if some plan considers an expansion. */
-async function assessAll(client: KubeClient, world: World): Promise<Assessed[]> {
-  let assessed = world.instances.map((i) => assess(world, i));
-  if (assessed.some((a) => a.plan?.needsStorageClasses)) {
-    world.storageClasses = await client.list<V1StorageClass>('StorageClass', undefined);
-    assessed = assessed.map((a) => (a.plan?.needsStorageClasses ? assess(world, a.instance) : a));
-  }
-  return assessed;
-}
-
-function issuesOf(a: Assessed) {
-  return a.desired.ok ? [] : a.desired.issues;
-}
-
-function needsWrite(a: Assessed, now: Date): boolean {
-  if (a.plan && planWrites(a.plan)) return true;
-  return computeStatus({ instance: a.instance, statefulSet: a.live?.statefulSet, plan: a.plan, issues: issuesOf(a), warnings: a.warnings, now }) !== undefined;
-}
-
-function writesOf(p: Plan | undefined): string[] {
-  if (!p) return [];
-  return [
-    ...p.childWrites.map((w) => `${w.verb} ${w.kind}/${w.name}`),
-    ...p.pvcExpansions.map((e) => `expand PersistentVolumeClaim/${e.name} ${e.from} → ${e.to}`),
-  ];
-}
-
-function messageOf(a: Assessed): string {
-  if (!a.desired.ok) return `invalid spec: ${a.desired.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
-  if (a.instance.metadata.deletionTimestamp) return 'being deleted';
-  return a.plan?.message ?? '';
+function needsWrite(a: Assessment, now: Date): boolean {
+  if (a.planned && planWrites(a.planned.plan)) return true;
+  return computeStatus(statusInput(a, notActed(a), now)) !== undefined;
 }
 
 function counts(client: KubeClient): PassResult['requests'] {
   return { ...client.counts, total: client.total, writes: client.writes };
 }
 
+const message = (error: unknown) => (error instanceof Error ? oneLine(error) : String(error));
+
 /** Run one pass. Never throws for API errors: they are in the result. */
 export async function runPass(options: PassOptions): Promise<PassResult> {
   const { client } = options;
   const now = options.now ?? (() => new Date());
   const dryRun = options.dryRun ?? false;
-  let world: World;
+  let assessments: Assessment[];
   try {
-    world = await readWorld(client, options.namespace);
+    ({ assessments } = await readAndPlan(client, options.namespace));
   } catch (error) {
-    return { instances: [], requests: counts(client), error: error instanceof Error ? oneLine(error) : String(error), dryRun };
+    return { instances: [], requests: counts(client), error: message(error), dryRun };
   }
-  const assessed = await assessAll(client, world).catch((error) => error as Error);
-  if (assessed instanceof Error) return { instances: [], requests: counts(client), error: oneLine(assessed), dryRun };
 
   const at = now();
-  if (dryRun || !assessed.some((a) => needsWrite(a, at))) {
+  if (dryRun || !assessments.some((a) => needsWrite(a, at))) {
     // Nothing to write (or not allowed to): report what is, or what would be done. No Lease.
-    const instances = assessed.map((a): InstanceResult => {
-      const input = { instance: a.instance, statefulSet: a.live?.statefulSet, plan: a.plan, issues: issuesOf(a), warnings: a.warnings, now: at };
-      return {
-        namespace: a.instance.metadata.namespace ?? 'default',
-        name: a.instance.metadata.name,
-        action: a.plan?.action ?? 'none',
-        reasons: a.plan?.reasons ?? [],
-        writes: writesOf(a.plan),
-        message: messageOf(a),
-        phase: desiredStatus(input).phase ?? 'Unknown',
-        statusChanged: computeStatus(input) !== undefined,
-        warnings: a.warnings,
-      };
-    });
+    const writer = new StatusWriter(client, { write: false, now: () => at });
+    const instances = await Promise.all(assessments.map(async (a) => {
+      const acted = notActed(a);
+      return instanceResult(a, acted, await writer.settle(a, acted));
+    }));
     return { instances, requests: counts(client), dryRun };
   }
 
@@ -262,7 +105,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     }
     lease = taken.lease;
   } catch (error) {
-    return { instances: [], requests: counts(client), error: `cannot take the Lease ${leaseNamespace}/${leaseName}: ${error instanceof Error ? oneLine(error) : String(error)}`, dryRun };
+    return { instances: [], requests: counts(client), error: `cannot take the Lease ${leaseNamespace}/${leaseName}: ${message(error)}`, dryRun };
   }
 
   // Released before the counts are taken, so the release is counted too.
@@ -276,106 +119,41 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
 }
 
 async function actWithLease(client: KubeClient, lease: Lease, options: PassOptions, now: () => Date, dryRun: boolean): Promise<Omit<PassResult, 'requests'>> {
-  // The world may have moved while we waited for the Lease: read and plan again.
-  let world: World;
-  let assessed: Assessed[];
+  // The cluster may have moved while we waited for the Lease: read and plan again.
+  let snapshot: Snapshot;
+  let assessments: Assessment[];
   try {
-    world = await readWorld(client, options.namespace);
-    assessed = await assessAll(client, world);
+    ({ snapshot, assessments } = await readAndPlan(client, options.namespace));
   } catch (error) {
-    return { instances: [], error: error instanceof Error ? oneLine(error) : String(error), dryRun };
+    return { instances: [], error: message(error), dryRun };
   }
-  const instances = await mapLimit(assessed, options.concurrency ?? 8, async (a): Promise<InstanceResult> => {
+  const writer = new StatusWriter(client, { write: true, now });
+  const instances = await mapLimit(assessments, options.concurrency ?? 8, async (a): Promise<InstanceResult> => {
     try {
       await lease.keep();
-      return await reconcileInstance(client, world, a, options, now);
+      const acted = await act(client, snapshot, a, options);
+      return instanceResult(a, acted, await writer.settle(a, acted));
     } catch (error) {
       // Losing the Lease (or a bug) stops this instance, never the others' report.
-      const message = error instanceof Error ? oneLine(error) : String(error);
-      return {
-        namespace: a.instance.metadata.namespace ?? 'default', name: a.instance.metadata.name, action: a.plan?.action ?? 'none',
-        reasons: a.plan?.reasons ?? [], writes: [], message, phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: message, warnings: a.warnings,
-      };
+      const failed = notActed(a, message(error));
+      return instanceResult(a, failed, { phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: failed.error, warnings: a.warnings });
     }
   });
   return { instances, dryRun };
 }
 
-async function reconcileInstance(client: KubeClient, world: World, a: Assessed, options: PassOptions, now: () => Date): Promise<InstanceResult> {
-  const namespace = a.instance.metadata.namespace ?? 'default';
-  const name = a.instance.metadata.name;
-  const warnings = [...a.warnings];
-  let finalPlan = a.plan;
-  let statefulSet = a.live?.statefulSet;
-  let error: string | undefined;
-  const events: EventRecord[] = [];
-
-  if (a.desired.ok && a.plan && a.live && planWrites(a.plan)) {
-    const refresh = async (): Promise<Planned> => {
-      const live = await refreshLive(client, world, namespace, name);
-      return { desired: a.desired as Extract<DesiredState, { ok: true }>, live, plan: plan(a.desired as Extract<DesiredState, { ok: true }>, live) };
-    };
-    const result = await execute(client, { desired: a.desired, live: a.live, plan: a.plan }, {
-      refresh, goneDelayMs: options.goneDelayMs, sleep: options.sleep,
-    });
-    finalPlan = result.plan;
-    statefulSet = result.statefulSet ?? statefulSet;
-    error = result.error;
-    events.push(...result.events);
-  }
-
-  const at = now();
-  const input = { instance: a.instance, statefulSet, plan: finalPlan, issues: issuesOf(a), warnings, error, now: at };
-  const status = computeStatus(input);
-  const phase = (status ?? desiredStatus(input)).phase ?? 'Unknown';
-  if (status) {
-    try {
-      await client.patchStatus(namespace, name, status);
-      // Failures that are not actions get their Event when the status turns Failed.
-      if (status.phase === 'Failed' && a.instance.status?.phase !== 'Failed' && events.length === 0) {
-        events.push({ reason: finalPlan?.action === 'refuse' ? 'Refused' : 'InvalidSpec', type: 'Warning', message: status.message ?? 'Failed' });
-      }
-    } catch (e) {
-      // The instance may be gone since we read it.
-      if (!(e instanceof KubeApiError && e.notFound)) {
-        const message = e instanceof Error ? oneLine(e) : String(e);
-        error = error ? `${error}; ${message}` : message;
-      }
-    }
-  }
-  for (const event of events) {
-    const failed = await recordEvent(client, a.instance, event, at);
-    if (failed) warnings.push(`Event ${event.reason} not recorded: ${failed}`);
-  }
-  return {
-    namespace, name,
-    action: finalPlan?.action ?? 'none',
-    reasons: finalPlan?.reasons ?? [],
-    writes: writesOf(finalPlan),
-    message: error ? `${finalPlan?.message ?? ''} — failed: ${error}` : messageOf({ ...a, plan: finalPlan }),
-    phase,
-    statusChanged: status !== undefined,
-    ...(error ? { error } : {}),
-    warnings,
-  };
-}
-
-/** After a 409: GET the instance's objects by name (rare, so not a LIST). */
-async function refreshLive(client: KubeClient, world: World, namespace: string, name: string): Promise<LiveState> {
-  const [statefulSet, configMap, service, primary, podDisruptionBudget, pvcs] = await Promise.all([
-    client.get<V1StatefulSet>('StatefulSet', namespace, name),
-    client.get<V1ConfigMap>('ConfigMap', namespace, name),
-    client.get<V1Service>('Service', namespace, name),
-    client.get<V1Service>('Service', namespace, primaryServiceName(name)),
-    client.get<V1PodDisruptionBudget>('PodDisruptionBudget', namespace, name),
-    client.list<V1PersistentVolumeClaim>('PersistentVolumeClaim', namespace, `app.kubernetes.io/instance=${name}`),
-  ]);
-  return {
-    statefulSet, configMap, podDisruptionBudget,
-    services: [service, primary].filter((s): s is V1Service => s !== undefined),
-    pvcs,
-    ...(world.storageClasses ? { storageClasses: world.storageClasses } : {}),
-  };
+/** Carry out the instance's plan, if it writes anything; a 409 re-reads its objects by name and plans again. */
+async function act(client: KubeClient, snapshot: Snapshot, a: Assessment, options: PassOptions): Promise<Acted> {
+  const planned = a.planned;
+  if (!planned || !planWrites(planned.plan)) return notActed(a);
+  return execute(client, planned, {
+    refresh: async () => {
+      const live = await readLive(client, snapshot, a.namespace, a.name);
+      return { desired: planned.desired, live, plan: plan(planned.desired, live) };
+    },
+    goneDelayMs: options.goneDelayMs,
+    sleep: options.sleep,
+  });
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,0 +1,54 @@
+import type { RedisInstanceObject } from '../api/types';
+import { desiredFor, secretHash, type DesiredState } from './desired';
+import type { Planned } from './execute';
+import { plan } from './plan';
+import { liveFor, type Snapshot } from './snapshot';
+
+/**
+ * The plan step of a pass, pure: for each instance of a snapshot, its desired state (with
+ * the auth Secret's hash) and, when it can be planned, what exists and what to do.
+ */
+
+/** One instance as the pass sees it. */
+export interface Assessment {
+  readonly instance: RedisInstanceObject;
+  readonly namespace: string;
+  readonly name: string;
+  readonly desired: DesiredState;
+  /** Absent when the spec is invalid or the instance is being deleted: only its status is written. */
+  readonly planned?: Planned;
+  /** Non-fatal problems found while planning (the auth Secret cannot be read, or lacks its key). */
+  readonly warnings: readonly string[];
+}
+
+export function assess(snapshot: Snapshot, instance: RedisInstanceObject): Assessment {
+  const namespace = instance.metadata.namespace ?? 'default';
+  const name = instance.metadata.name;
+  const warnings: string[] = [];
+  let hash: string | undefined;
+  const auth = instance.spec?.auth;
+  if (auth?.secretName) {
+    const secretKey = auth.secretKey ?? 'password';
+    const failed = snapshot.secretErrors.get(namespace);
+    if (failed) warnings.push(`cannot read Secrets in ${namespace}, so a password change does not restart the pods (${failed})`);
+    else {
+      hash = secretHash(snapshot.secrets.get(namespace)?.get(auth.secretName), secretKey);
+      if (!hash) warnings.push(`Secret ${auth.secretName} has no key "${secretKey}"; the pods cannot start until it does`);
+    }
+  }
+  const desired = desiredFor(instance, { secretHash: hash });
+  const base = { instance, namespace, name, desired, warnings };
+  if (!desired.ok || instance.metadata.deletionTimestamp) return base;
+  const live = liveFor(snapshot, namespace, name);
+  return { ...base, planned: { desired, live, plan: plan(desired, live) } };
+}
+
+/** Plan every instance of the snapshot. */
+export function assessAll(snapshot: Snapshot): Assessment[] {
+  return snapshot.instances.map((instance) => assess(snapshot, instance));
+}
+
+/** True when some plan must know the StorageClasses (a claim may grow): LIST them and assess again. */
+export function needsStorageClasses(assessments: readonly Assessment[]): boolean {
+  return assessments.some((a) => a.planned?.plan.needsStorageClasses);
+}
