@@ -3,7 +3,7 @@ import {
   PolicyV1Api, StorageV1Api,
   type ConfigurationOptions, type ObservableMiddleware, type RequestContext, type ResponseContext,
 } from '@kubernetes/client-node';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { API_GROUP, PLURAL } from '../api/types';
 import { FIELD_MANAGER, isPermitted, type ApiVerb } from './permissions';
@@ -47,9 +47,17 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): LoadedKubeConfi
   const env = options.env ?? process.env;
   const load = (file: string) => {
     if (!existsSync(file)) throw new KubeConfigError(`kubeconfig ${file} does not exist`);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new KubeConfigError(`kubeconfig ${file} cannot be read: ${oneLine(error)}`);
+    }
+    // client-node reads an empty document as undefined and fails on its `clusters`.
+    if (text.trim() === '') throw new KubeConfigError(`kubeconfig ${file} is empty`);
     try {
       const loaded = new KubeConfig();
-      loaded.loadFromFile(file);
+      loaded.loadFromFile(file); // also makes the file's relative paths absolute
       return loaded;
     } catch (error) {
       throw new KubeConfigError(`kubeconfig ${file} cannot be read: ${oneLine(error)}`);
@@ -91,8 +99,14 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): LoadedKubeConfi
     }
     kc.setCurrentContext(options.context);
   }
-  const context = kc.getContextObject(kc.getCurrentContext());
-  if (!context) throw new KubeConfigError(`${source} has no current context; pass --context`);
+  const current = kc.getCurrentContext();
+  const context = kc.getContextObject(current);
+  if (!context) {
+    const known = kc.getContexts().map((c) => c.name).join(', ') || 'none';
+    throw new KubeConfigError(current
+      ? `current-context "${current}" of ${source} names a context that is not in it (contexts: ${known}); pass --context`
+      : `${source} sets no current-context; pass --context (contexts: ${known})`);
+  }
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) throw new KubeConfigError(`context "${context.name}" in ${source} names no cluster with a server`);
   if (!kc.getCurrentUser()) throw new KubeConfigError(`context "${context.name}" in ${source} names no user`);
@@ -245,7 +259,6 @@ interface KindApi {
   readonly delete?: Call<[namespace: string, name: string, body: object]>;
 }
 
-const fieldManager = FIELD_MANAGER;
 const CUSTOM = { group: API_GROUP, version: 'v1', plural: PLURAL } as const;
 
 export const KINDS: { readonly [K in Kind]: KindApi } = {
@@ -259,23 +272,23 @@ export const KINDS: { readonly [K in Kind]: KindApi } = {
     group: 'apps', version: 'v1', resource: 'statefulsets', namespaced: true,
     list: ({ apps }, namespace, q, o) => (namespace ? apps.listNamespacedStatefulSet({ namespace, ...q }, o) : apps.listStatefulSetForAllNamespaces(q, o)),
     get: ({ apps }, namespace, name, o) => apps.readNamespacedStatefulSet({ name, namespace }, o),
-    create: ({ apps }, namespace, body, o) => apps.createNamespacedStatefulSet({ namespace, body, fieldManager }, o),
-    patch: ({ apps }, namespace, name, body, o) => apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager }, o),
+    create: ({ apps }, namespace, body, o) => apps.createNamespacedStatefulSet({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ apps }, namespace, name, body, o) => apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
     delete: ({ apps }, namespace, name, body, o) => apps.deleteNamespacedStatefulSet({ name, namespace, body }, o),
   },
   ConfigMap: {
     group: '', version: 'v1', resource: 'configmaps', namespaced: true,
     list: ({ core }, namespace, q, o) => (namespace ? core.listNamespacedConfigMap({ namespace, ...q }, o) : core.listConfigMapForAllNamespaces(q, o)),
     get: ({ core }, namespace, name, o) => core.readNamespacedConfigMap({ name, namespace }, o),
-    create: ({ core }, namespace, body, o) => core.createNamespacedConfigMap({ namespace, body, fieldManager }, o),
-    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedConfigMap({ name, namespace, body, fieldManager }, o),
+    create: ({ core }, namespace, body, o) => core.createNamespacedConfigMap({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedConfigMap({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
   },
   Service: {
     group: '', version: 'v1', resource: 'services', namespaced: true,
     list: ({ core }, namespace, q, o) => (namespace ? core.listNamespacedService({ namespace, ...q }, o) : core.listServiceForAllNamespaces(q, o)),
     get: ({ core }, namespace, name, o) => core.readNamespacedService({ name, namespace }, o),
-    create: ({ core }, namespace, body, o) => core.createNamespacedService({ namespace, body, fieldManager }, o),
-    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedService({ name, namespace, body, fieldManager }, o),
+    create: ({ core }, namespace, body, o) => core.createNamespacedService({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedService({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
     delete: ({ core }, namespace, name, body, o) => core.deleteNamespacedService({ name, namespace, body }, o),
   },
   PodDisruptionBudget: {
@@ -284,8 +297,8 @@ export const KINDS: { readonly [K in Kind]: KindApi } = {
       ? policy.listNamespacedPodDisruptionBudget({ namespace, ...q }, o)
       : policy.listPodDisruptionBudgetForAllNamespaces(q, o)),
     get: ({ policy }, namespace, name, o) => policy.readNamespacedPodDisruptionBudget({ name, namespace }, o),
-    create: ({ policy }, namespace, body, o) => policy.createNamespacedPodDisruptionBudget({ namespace, body, fieldManager }, o),
-    patch: ({ policy }, namespace, name, body, o) => policy.patchNamespacedPodDisruptionBudget({ name, namespace, body, fieldManager }, o),
+    create: ({ policy }, namespace, body, o) => policy.createNamespacedPodDisruptionBudget({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ policy }, namespace, name, body, o) => policy.patchNamespacedPodDisruptionBudget({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
     delete: ({ policy }, namespace, name, body, o) => policy.deleteNamespacedPodDisruptionBudget({ name, namespace, body }, o),
   },
   PersistentVolumeClaim: {
@@ -293,7 +306,7 @@ export const KINDS: { readonly [K in Kind]: KindApi } = {
     list: ({ core }, namespace, q, o) => (namespace
       ? core.listNamespacedPersistentVolumeClaim({ namespace, ...q }, o)
       : core.listPersistentVolumeClaimForAllNamespaces(q, o)),
-    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedPersistentVolumeClaim({ name, namespace, body, fieldManager }, o),
+    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedPersistentVolumeClaim({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
   },
   StorageClass: {
     group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses', namespaced: false,
@@ -310,12 +323,12 @@ export const KINDS: { readonly [K in Kind]: KindApi } = {
   Lease: {
     group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true,
     get: ({ coordination }, namespace, name, o) => coordination.readNamespacedLease({ name, namespace }, o),
-    create: ({ coordination }, namespace, body, o) => coordination.createNamespacedLease({ namespace, body, fieldManager }, o),
-    replace: ({ coordination }, namespace, name, body, o) => coordination.replaceNamespacedLease({ name, namespace, body, fieldManager }, o),
+    create: ({ coordination }, namespace, body, o) => coordination.createNamespacedLease({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    replace: ({ coordination }, namespace, name, body, o) => coordination.replaceNamespacedLease({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
   },
   Event: {
     group: '', version: 'v1', resource: 'events', namespaced: true,
-    create: ({ core }, namespace, body, o) => core.createNamespacedEvent({ namespace, body, fieldManager }, o),
+    create: ({ core }, namespace, body, o) => core.createNamespacedEvent({ namespace, body, fieldManager: FIELD_MANAGER }, o),
   },
 };
 
@@ -405,7 +418,9 @@ export class KubeClient {
         }
         const backoff = this.backoffMs * 2 ** (attempt - 1);
         const wait = Math.min(this.maxBackoffMs, error.retryAfterMs !== undefined ? Math.max(error.retryAfterMs, backoff) : backoff);
-        if (this.deadline && Date.now() + wait >= this.deadline.getTime()) throw error;
+        if (this.deadline && Date.now() + wait >= this.deadline.getTime()) {
+          throw new KubeApiError(error.status, error.reason, `${error.message} (after ${attempt} attempts; the pass deadline leaves no time for another)`, error.retryAfterMs);
+        }
         await this.sleep(wait);
       }
     }
@@ -458,7 +473,7 @@ export class KubeClient {
   /** Merge-patch a RedisInstance's status through the /status subresource; the body carries only `status`. */
   async patchStatus(namespace: string, name: string, status: object): Promise<any> {
     return this.call('patch', 'RedisInstance', `patch RedisInstance ${namespace}/${name} status`, (o) => this.api.custom.patchNamespacedCustomObjectStatus({
-      ...CUSTOM, namespace, name, body: { status }, fieldManager,
+      ...CUSTOM, namespace, name, body: { status }, fieldManager: FIELD_MANAGER,
     }, o), 'status');
   }
 

@@ -178,7 +178,9 @@ describe('paginated LISTs', () => {
     server.injectFault({ method: 'GET', count: 1, kind: 503 });
     const sleeps: number[] = [];
     const soon = client({ deadline: new Date(Date.now() + 5_000), backoffMs: 10_000, maxBackoffMs: 10_000, sleep: async (ms: number) => { sleeps.push(ms); } });
-    await expect(soon.list('ConfigMap', 'paged')).rejects.toMatchObject({ status: 503 });
+    await expect(soon.list('ConfigMap', 'paged')).rejects.toMatchObject({
+      status: 503, message: 'list configmaps in paged: 503 ServiceUnavailable: the server is currently unable to handle the request (after 1 attempts; the pass deadline leaves no time for another)',
+    });
     expect(sleeps).toEqual([]);
   });
 });
