@@ -124,6 +124,8 @@ interface Entry {
 export class Store {
   private rv = 0;
   private readonly objects = new Map<ResourceType, Map<string, Obj>>();
+  /** The same objects of namespaced kinds, by namespace, so a namespaced LIST reads only its namespace. */
+  private readonly byNamespace = new Map<ResourceType, Map<string, Map<string, Obj>>>();
   private nextClusterIP = 10;
   private collecting = false;
   private compactedRevision = 0;
@@ -148,6 +150,14 @@ export class Store {
   private table(rt: ResourceType): Map<string, Obj> {
     let t = this.objects.get(rt);
     if (!t) this.objects.set(rt, (t = new Map()));
+    return t;
+  }
+
+  private namespaceTable(rt: ResourceType, namespace: string): Map<string, Obj> {
+    let byNs = this.byNamespace.get(rt);
+    if (!byNs) this.byNamespace.set(rt, (byNs = new Map()));
+    let t = byNs.get(namespace);
+    if (!t) byNs.set(namespace, (t = new Map()));
     return t;
   }
 
@@ -187,14 +197,14 @@ export class Store {
       start = token.start;
     }
     // Keys sort like etcd's; a page walks from the continue key (limit bounds the copies, not the scan).
-    const keys = [...this.table(rt).keys()].sort();
+    const source = rt.namespaced && namespace !== undefined ? this.namespaceTable(rt, namespace) : this.table(rt);
+    const keys = [...source.keys()].sort();
     const result: ListResult = { items: [], resourceVersion: this.resourceVersion };
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     let remaining = 0;
     let last: string | undefined;
     for (let i = start === undefined ? 0 : upperBound(keys, start); i < keys.length; i++) {
-      const o = this.table(rt).get(keys[i])!;
-      if (rt.namespaced && namespace !== undefined && o.metadata.namespace !== namespace) continue;
+      const o = source.get(keys[i])!;
       if (!matchLabels(o.metadata.labels) || !matchFields(o)) continue;
       if (result.items.length < limit) {
         result.items.push(deepCopy(o));
@@ -206,6 +216,21 @@ export class Store {
       result.remainingItemCount = remaining;
     }
     return result;
+  }
+
+  /**
+   * The stored objects themselves, not copies, for the simulated controllers that read
+   * every object on every step (a copy per read made a step cost grow with the square of
+   * the fleet). Callers must not modify them.
+   */
+  peek(rt: ResourceType, namespace?: string): readonly Obj[] {
+    const source = rt.namespaced && namespace !== undefined ? this.namespaceTable(rt, namespace) : this.table(rt);
+    return [...source.values()];
+  }
+
+  /** One stored object itself (see peek), or undefined. */
+  peekOne(rt: ResourceType, namespace: string | undefined, name: string): Obj | undefined {
+    return this.raw(rt, namespace, name);
   }
 
   /**
@@ -232,13 +257,17 @@ export class Store {
   private put(rt: ResourceType, obj: Obj): Obj {
     obj.metadata.resourceVersion = this.bump();
     const stored = normalize(rt, obj);
-    this.table(rt).set(this.key(rt, obj.metadata.namespace, obj.metadata.name), stored);
+    const key = this.key(rt, obj.metadata.namespace, obj.metadata.name);
+    this.table(rt).set(key, stored);
+    if (rt.namespaced) this.namespaceTable(rt, obj.metadata.namespace ?? '').set(key, stored);
     if (this.givesGcWork({ rt, obj: stored })) this.gcPending = true;
     return deepCopy(stored);
   }
 
   private remove(rt: ResourceType, obj: Obj): void {
-    this.table(rt).delete(this.key(rt, obj.metadata.namespace, obj.metadata.name));
+    const key = this.key(rt, obj.metadata.namespace, obj.metadata.name);
+    this.table(rt).delete(key);
+    if (rt.namespaced) this.namespaceTable(rt, obj.metadata.namespace ?? '').delete(key);
     this.bump(); // etcd's revision moves on a delete too
     this.gcPending = true; // its dependents may now have no owner
   }
