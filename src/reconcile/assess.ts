@@ -29,10 +29,10 @@ export function assess(snapshot: Snapshot, instance: RedisInstanceObject): Asses
   const auth = instance.spec?.auth;
   if (auth?.secretName) {
     const secretKey = auth.secretKey ?? 'password';
-    const failed = snapshot.secretErrors.get(namespace);
+    const failed = snapshot.secretError;
     if (failed) warnings.push(`cannot read Secrets in ${namespace}, so a password change does not restart the pods (${failed})`);
     else {
-      hash = secretHash(snapshot.secrets.get(namespace)?.get(auth.secretName), secretKey);
+      hash = secretHash(snapshot.secrets?.get(auth.secretName), secretKey);
       if (!hash) warnings.push(`Secret ${auth.secretName} has no key "${secretKey}"; the pods cannot start until it does`);
     }
   }

@@ -345,6 +345,12 @@ export interface DeleteOptions {
 /** Requests sent, by verb (each attempt counts). */
 export type RequestCounts = Record<ApiVerb, number>;
 
+/** `namespace/name`: the order the apiserver lists in (etcd's key order). */
+export function objectKey(object: unknown): string {
+  const meta = (object as { metadata?: { namespace?: string; name?: string } } | undefined)?.metadata;
+  return `${meta?.namespace ?? ''}/${meta?.name ?? ''}`;
+}
+
 /** The table's function for a verb (looked up after the RBAC check); a verb the reconciler does not use on a kind is a bug. */
 function row<V extends 'list' | 'get' | 'create' | 'patch' | 'replace' | 'delete'>(kind: Kind, verb: V): NonNullable<KindApi[V]> {
   const fn = KINDS[kind][verb];
@@ -427,28 +433,41 @@ export class KubeClient {
   }
 
   /**
-   * A paginated LIST (`limit`/`continue`, LIST_PAGE_SIZE per page); all namespaces when
-   * `namespace` is undefined. A continue token that expired (410) starts the LIST over,
-   * at most LIST_RESTARTS times: the pages must come from one snapshot.
+   * A paginated LIST (`limit`/`continue`, LIST_PAGE_SIZE per page), page by page, in the
+   * apiserver's key order (namespace, then name); all namespaces when `namespace` is
+   * undefined. A continue token that expired (410) starts the LIST over, at most
+   * LIST_RESTARTS times, skipping what was already given.
    */
-  async list<T = any>(kind: Kind, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
+  async *pages<T = any>(kind: Kind, namespace: string | undefined, labelSelector?: string): AsyncGenerator<T[]> {
     const where = namespace ? ` in ${namespace}` : '';
     const what = `list ${KINDS[kind].resource}${where}${labelSelector ? ` (${labelSelector})` : ''}`;
+    let after: string | undefined;
     for (let restart = 0; ; restart++) {
-      const items: T[] = [];
       let token: string | undefined;
       try {
         do {
           const query: ListQuery = { labelSelector, limit: this.pageSize, ...(token ? { _continue: token } : {}) };
           const page: ListPage = await this.call('list', kind, what, (o) => row(kind, 'list')(this.api, namespace, query, o));
-          for (const item of page.items ?? []) items.push(item as T);
           token = page.metadata?._continue || page.metadata?.continue || undefined;
+          const items = (page.items ?? []) as T[];
+          const fresh = after === undefined ? items : items.filter((item) => objectKey(item) > after!);
+          if (fresh.length > 0) {
+            after = objectKey(fresh[fresh.length - 1]);
+            yield fresh;
+          }
         } while (token);
-        return items;
+        return;
       } catch (error) {
         if (!(error instanceof KubeApiError && error.expired && token) || restart >= LIST_RESTARTS) throw error;
       }
     }
+  }
+
+  /** A whole paginated LIST (see pages). */
+  async list<T = any>(kind: Kind, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
+    const items: T[] = [];
+    for await (const page of this.pages<T>(kind, namespace, labelSelector)) items.push(...page);
+    return items;
   }
 
   /** One GET; undefined when it does not exist. */

@@ -7,14 +7,14 @@ import { Lease } from './lease';
 import { DEFAULT_LEASE_NAME } from './permissions';
 import { plan, planWrites } from './plan';
 import { instanceResult, type InstanceResult, type PassResult } from './report';
-import { readLive, readSnapshot, withStorageClasses, type Snapshot } from './snapshot';
+import { readLive, readSnapshots, readStorageClasses, type Snapshot } from './snapshot';
 import { StatusWriter, notActed, statusInput, type Acted } from './status-writer';
 import { computeStatus } from './status';
 
 /**
- * One reconcile pass, step by step: read a snapshot (snapshot.ts), plan every instance
- * (assess.ts), and only if something must be written take the Lease, read and plan again,
- * act per instance (execute.ts; one failure never stops the others), write the status
+ * One reconcile pass, step by step: read snapshots a namespace at a time (snapshot.ts),
+ * plan every instance (assess.ts), and only if something must be written take the Lease,
+ * read and plan again, act per instance (execute.ts; one failure never stops the others), write the status
  * through the status writer (status-writer.ts, which records the Events too), report
  * (report.ts), and give the Lease back.
  */
@@ -45,16 +45,23 @@ export interface PassOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** Read a snapshot and plan it; LIST StorageClasses once if some plan considers an expansion. */
-async function readAndPlan(client: KubeClient, namespace: string | undefined): Promise<{ snapshot: Snapshot; assessments: Assessment[] }> {
-  let snapshot = await readSnapshot(client, namespace);
-  let assessments = assessAll(snapshot);
-  if (needsStorageClasses(assessments)) {
-    snapshot = await withStorageClasses(client, snapshot);
-    const read = snapshot;
-    assessments = assessments.map((a) => (a.planned?.plan.needsStorageClasses ? assess(read, a.instance) : a));
+/**
+ * Read and plan a namespace at a time; LIST StorageClasses once, the first time some plan
+ * considers an expansion. What a namespace held is dropped once its instances are done.
+ */
+async function* readAndPlan(client: KubeClient, namespace: string | undefined): AsyncGenerator<{ snapshot: Snapshot; assessments: Assessment[] }> {
+  let storageClasses: Snapshot['storageClasses'];
+  for await (const read of readSnapshots(client, namespace)) {
+    let snapshot: Snapshot = storageClasses ? { ...read, storageClasses } : read;
+    let assessments = assessAll(snapshot);
+    if (needsStorageClasses(assessments)) {
+      storageClasses = await readStorageClasses(client);
+      const withClasses: Snapshot = { ...read, storageClasses };
+      snapshot = withClasses;
+      assessments = assessments.map((a) => (a.planned?.plan.needsStorageClasses ? assess(withClasses, a.instance) : a));
+    }
+    yield { snapshot, assessments };
   }
-  return { snapshot, assessments };
 }
 
 function needsWrite(a: Assessment, now: Date): boolean {
@@ -73,23 +80,24 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const { client } = options;
   const now = options.now ?? (() => new Date());
   const dryRun = options.dryRun ?? false;
-  let assessments: Assessment[];
+  // Read and plan everything; with nothing to write (or a dry run), report what is or what
+  // would be done, and stop there: no Lease.
+  const at = now();
+  const writer = new StatusWriter(client, { write: false, now: () => at });
+  const instances: InstanceResult[] = [];
+  let mustWrite = false;
   try {
-    ({ assessments } = await readAndPlan(client, options.namespace));
+    for await (const { assessments } of readAndPlan(client, options.namespace)) {
+      for (const a of assessments) {
+        mustWrite ||= !dryRun && needsWrite(a, at);
+        const acted = notActed(a);
+        instances.push(instanceResult(a, acted, await writer.settle(a, acted)));
+      }
+    }
   } catch (error) {
     return { instances: [], requests: counts(client), error: message(error), dryRun };
   }
-
-  const at = now();
-  if (dryRun || !assessments.some((a) => needsWrite(a, at))) {
-    // Nothing to write (or not allowed to): report what is, or what would be done. No Lease.
-    const writer = new StatusWriter(client, { write: false, now: () => at });
-    const instances = await Promise.all(assessments.map(async (a) => {
-      const acted = notActed(a);
-      return instanceResult(a, acted, await writer.settle(a, acted));
-    }));
-    return { instances, requests: counts(client), dryRun };
-  }
+  if (!mustWrite) return { instances, requests: counts(client), dryRun };
 
   const leaseNamespace = options.leaseNamespace;
   const leaseName = options.leaseName ?? DEFAULT_LEASE_NAME;
@@ -119,26 +127,27 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
 }
 
 async function actWithLease(client: KubeClient, lease: Lease, options: PassOptions, now: () => Date, dryRun: boolean): Promise<Omit<PassResult, 'requests'>> {
-  // The cluster may have moved while we waited for the Lease: read and plan again.
-  let snapshot: Snapshot;
-  let assessments: Assessment[];
-  try {
-    ({ snapshot, assessments } = await readAndPlan(client, options.namespace));
-  } catch (error) {
-    return { instances: [], error: message(error), dryRun };
-  }
+  // The cluster may have moved while we waited for the Lease: read and plan again, acting a namespace at a time.
   const writer = new StatusWriter(client, { write: true, now });
-  const instances = await mapLimit(assessments, options.concurrency ?? 8, async (a): Promise<InstanceResult> => {
-    try {
-      await lease.keep();
-      const acted = await act(client, snapshot, a, options);
-      return instanceResult(a, acted, await writer.settle(a, acted));
-    } catch (error) {
-      // Losing the Lease (or a bug) stops this instance, never the others' report.
-      const failed = notActed(a, message(error));
-      return instanceResult(a, failed, { phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: failed.error, warnings: a.warnings });
+  const instances: InstanceResult[] = [];
+  try {
+    for await (const { snapshot, assessments } of readAndPlan(client, options.namespace)) {
+      instances.push(...await mapLimit(assessments, options.concurrency ?? 8, async (a): Promise<InstanceResult> => {
+        try {
+          await lease.keep();
+          const acted = await act(client, snapshot, a, options);
+          return instanceResult(a, acted, await writer.settle(a, acted));
+        } catch (error) {
+          // Losing the Lease (or a bug) stops this instance, never the others' report.
+          const failed = notActed(a, message(error));
+          return instanceResult(a, failed, { phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: failed.error, warnings: a.warnings });
+        }
+      }));
     }
-  });
+  } catch (error) {
+    // A LIST failed after retries: what was done is reported, the rest waits for the next pass.
+    return { instances, error: message(error), dryRun };
+  }
   return { instances, dryRun };
 }
 

@@ -7,9 +7,9 @@ import { oneLine, type KubeClient } from './kube';
 import type { LiveState } from './plan';
 
 /**
- * The read step of a pass: one paginated LIST per kind (never a GET per instance), indexed
- * by namespace/name, and the live objects of one instance taken from it. After a 409 the
- * instance's objects are read again by name.
+ * The read step of a pass: one paginated LIST per kind (never a GET per instance), handed
+ * on a namespace at a time, and the live objects of one instance taken from it. After a
+ * 409 the instance's objects are read again by name.
  */
 
 /** Children are found by this label; RedisInstances are listed without a selector (our CRD). */
@@ -17,83 +17,130 @@ export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 /** The data claims carry the volumeClaimTemplate's labels (the pod selector labels); matched by name after. */
 export const CLAIM_SELECTOR = Object.entries(selectorLabels('')).filter(([k]) => k === 'app.kubernetes.io/name').map(([k, v]) => `${k}=${v}`).join(',');
 
-/** What one read of the cluster returned. */
+/**
+ * What one read of the cluster returned for one namespace: the pass reads every kind page
+ * by page, in the apiserver's key order (namespace, then name), and hands on each
+ * namespace as soon as every kind has been read past it, so memory holds one namespace
+ * and a page per kind, not the whole cluster.
+ */
 export interface Snapshot {
+  readonly namespace: string;
   readonly instances: readonly RedisInstanceObject[];
   /** By `namespace/name`. */
   readonly statefulSets: ReadonlyMap<string, V1StatefulSet>;
   readonly configMaps: ReadonlyMap<string, V1ConfigMap>;
   readonly services: ReadonlyMap<string, V1Service>;
   readonly podDisruptionBudgets: ReadonlyMap<string, V1PodDisruptionBudget>;
-  /** The claims of each namespace. */
-  readonly claims: ReadonlyMap<string, readonly V1PersistentVolumeClaim[]>;
-  /** The Secrets of each namespace that has instances with `spec.auth`, by name. */
-  readonly secrets: ReadonlyMap<string, ReadonlyMap<string, V1Secret>>;
-  /** Namespaces whose Secrets could not be listed (RBAC grants them only where the construct says), and why. */
-  readonly secretErrors: ReadonlyMap<string, string>;
+  /** The claims of the namespace. */
+  readonly claims: readonly V1PersistentVolumeClaim[];
+  /** The namespace's Secrets by name, when it has instances with `spec.auth`. */
+  readonly secrets?: ReadonlyMap<string, V1Secret>;
+  /** Why the namespace's Secrets could not be listed (RBAC grants them only where the construct says). */
+  readonly secretError?: string;
   /** Every StorageClass; read only when some plan considers an expansion. */
   readonly storageClasses?: readonly V1StorageClass[];
 }
 
 const key = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
+const namespaceOf = (item: { metadata?: { namespace?: string } }) => item.metadata?.namespace ?? '';
+/**
+ * Namespaces in the order the apiserver lists them: by key, `<namespace>/<name>`, so `a-b`
+ * comes before `a` ('-' sorts before '/').
+ */
+const before = (a: string, b: string) => `${a}/` < `${b}/`;
 
 function byKey<T extends { metadata?: { namespace?: string; name?: string } }>(items: readonly T[]): Map<string, T> {
   return new Map(items.map((item) => [key(item.metadata?.namespace, item.metadata?.name), item]));
 }
 
-function byNamespace<T extends { metadata?: { namespace?: string } }>(items: readonly T[]): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const item of items) {
-    const ns = item.metadata?.namespace ?? '';
-    const list = out.get(ns);
-    if (list) list.push(item);
-    else out.set(ns, [item]);
+/** One kind's LIST, read a page at a time into a buffer of what has not been handed on yet. */
+class KindStream<T extends { metadata?: { namespace?: string; name?: string } }> {
+  private buffer: T[] = [];
+  private done = false;
+  constructor(private readonly pages: AsyncIterator<T[]>) {}
+
+  /** True once every object of `namespace` is in the buffer (the LIST went past it, or ended). */
+  private complete(namespace: string): boolean {
+    return this.done || (this.buffer.length > 0 && before(namespace, namespaceOf(this.buffer[this.buffer.length - 1])));
   }
-  return out;
+
+  async readPast(namespace: string): Promise<void> {
+    while (!this.complete(namespace)) {
+      const next = await this.pages.next();
+      if (next.done) this.done = true;
+      else this.buffer.push(...next.value);
+    }
+  }
+
+  /** The first namespace in the buffer (reading a page if it is empty), or undefined at the end. */
+  async firstNamespace(): Promise<string | undefined> {
+    while (this.buffer.length === 0 && !this.done) {
+      const next = await this.pages.next();
+      if (next.done) this.done = true;
+      else this.buffer.push(...next.value);
+    }
+    return this.buffer.length > 0 ? namespaceOf(this.buffer[0]) : undefined;
+  }
+
+  /** Hand on the objects of `namespace`, dropping those of namespaces before it (no instance there). */
+  take(namespace: string): T[] {
+    let start = 0;
+    while (start < this.buffer.length && before(namespaceOf(this.buffer[start]), namespace)) start++;
+    let end = start;
+    while (end < this.buffer.length && namespaceOf(this.buffer[end]) === namespace) end++;
+    const taken = this.buffer.slice(start, end);
+    this.buffer = this.buffer.slice(end);
+    return taken;
+  }
 }
 
-/** LIST every kind a pass needs: `namespace` undefined for all namespaces. Throws when a LIST fails after retries. */
-export async function readSnapshot(client: KubeClient, namespace: string | undefined): Promise<Snapshot> {
-  const instances = await client.list<RedisInstanceObject>('RedisInstance', namespace);
-  const empty: Snapshot = {
-    instances, statefulSets: new Map(), configMaps: new Map(), services: new Map(), podDisruptionBudgets: new Map(), claims: new Map(),
-    secrets: new Map(), secretErrors: new Map(),
-  };
-  if (instances.length === 0) return empty;
-  const authNamespaces = [...new Set(instances.filter((i) => i.spec?.auth?.secretName).map((i) => i.metadata.namespace ?? 'default'))];
-  const secrets = new Map<string, Map<string, V1Secret>>();
-  const secretErrors = new Map<string, string>();
-  const [statefulSets, configMaps, services, podDisruptionBudgets, claims] = await Promise.all([
-    client.list<V1StatefulSet>('StatefulSet', namespace, MANAGED_SELECTOR),
-    client.list<V1ConfigMap>('ConfigMap', namespace, MANAGED_SELECTOR),
-    client.list<V1Service>('Service', namespace, MANAGED_SELECTOR),
-    client.list<V1PodDisruptionBudget>('PodDisruptionBudget', namespace, MANAGED_SELECTOR),
-    client.list<V1PersistentVolumeClaim>('PersistentVolumeClaim', namespace, CLAIM_SELECTOR),
-    ...authNamespaces.map(async (ns) => {
+/**
+ * LIST every kind a pass needs (`namespace` undefined for all namespaces) and yield one
+ * Snapshot per namespace that has RedisInstances, in order. Throws when a LIST fails
+ * after retries. The child kinds are read only when there is at least one instance.
+ */
+export async function* readSnapshots(client: KubeClient, namespace: string | undefined): AsyncGenerator<Snapshot> {
+  const instances = new KindStream(client.pages<RedisInstanceObject>('RedisInstance', namespace));
+  let next = await instances.firstNamespace();
+  if (next === undefined) return;
+  const statefulSets = new KindStream(client.pages<V1StatefulSet>('StatefulSet', namespace, MANAGED_SELECTOR));
+  const configMaps = new KindStream(client.pages<V1ConfigMap>('ConfigMap', namespace, MANAGED_SELECTOR));
+  const services = new KindStream(client.pages<V1Service>('Service', namespace, MANAGED_SELECTOR));
+  const podDisruptionBudgets = new KindStream(client.pages<V1PodDisruptionBudget>('PodDisruptionBudget', namespace, MANAGED_SELECTOR));
+  const claims = new KindStream(client.pages<V1PersistentVolumeClaim>('PersistentVolumeClaim', namespace, CLAIM_SELECTOR));
+  const all = [instances, statefulSets, configMaps, services, podDisruptionBudgets, claims] as const;
+  while (next !== undefined) {
+    const ns = next;
+    await Promise.all(all.map((stream) => stream.readPast(ns)));
+    const here = instances.take(ns);
+    let secrets: Map<string, V1Secret> | undefined;
+    let secretError: string | undefined;
+    if (here.some((i) => i.spec?.auth?.secretName)) {
       try {
-        secrets.set(ns, new Map((await client.list<V1Secret>('Secret', ns)).map((s) => [s.metadata?.name ?? '', s])));
+        secrets = new Map((await client.list<V1Secret>('Secret', ns)).map((s) => [s.metadata?.name ?? '', s]));
       } catch (error) {
         // RBAC grants Secret reads only in the namespaces the construct lists.
-        secretErrors.set(ns, error instanceof Error ? oneLine(error) : String(error));
+        secretError = error instanceof Error ? oneLine(error) : String(error);
       }
-      return [];
-    }),
-  ]);
-  return {
-    instances,
-    statefulSets: byKey(statefulSets),
-    configMaps: byKey(configMaps),
-    services: byKey(services),
-    podDisruptionBudgets: byKey(podDisruptionBudgets),
-    claims: byNamespace(claims),
-    secrets,
-    secretErrors,
-  };
+    }
+    yield {
+      namespace: ns,
+      instances: here,
+      statefulSets: byKey(statefulSets.take(ns)),
+      configMaps: byKey(configMaps.take(ns)),
+      services: byKey(services.take(ns)),
+      podDisruptionBudgets: byKey(podDisruptionBudgets.take(ns)),
+      claims: claims.take(ns),
+      ...(secrets ? { secrets } : {}),
+      ...(secretError ? { secretError } : {}),
+    };
+    next = await instances.firstNamespace();
+  }
 }
 
-/** The snapshot with every StorageClass (one more LIST, only when a claim must grow). */
-export async function withStorageClasses(client: KubeClient, snapshot: Snapshot): Promise<Snapshot> {
-  return { ...snapshot, storageClasses: await client.list<V1StorageClass>('StorageClass', undefined) };
+/** Every StorageClass (one more LIST, only in a pass where a claim must grow). */
+export async function readStorageClasses(client: KubeClient): Promise<V1StorageClass[]> {
+  return client.list<V1StorageClass>('StorageClass', undefined);
 }
 
 /** What exists for one instance, from the snapshot. */
@@ -106,7 +153,7 @@ export function liveFor(snapshot: Snapshot, namespace: string, name: string): Li
     configMap: snapshot.configMaps.get(key(namespace, name)),
     services,
     podDisruptionBudget: snapshot.podDisruptionBudgets.get(key(namespace, name)),
-    pvcs: snapshot.claims.get(namespace) ?? [],
+    pvcs: snapshot.claims,
     ...(snapshot.storageClasses ? { storageClasses: snapshot.storageClasses } : {}),
   };
 }
