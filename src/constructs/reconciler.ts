@@ -62,7 +62,8 @@ export interface RedisReconcilerProps {
    */
   readonly leaseName?: string;
   /**
-   * A run is stopped after this long (it must end well before the next schedule).
+   * A run is stopped after this long (it must end well before the next schedule). The
+   * reconciler sends no request in the last 40 s of it (`--pass-timeout`).
    * @default 240
    */
   readonly activeDeadlineSeconds?: number;
@@ -150,7 +151,13 @@ export class RedisReconciler extends Construct {
     }));
 
     const heapMiB = heapLimitMiB(this.resources);
-    const args = ['reconcile', '-A', '-o', 'json', ...(this.leaseName !== DEFAULT_LEASE_NAME ? ['--lease-name', this.leaseName] : [])];
+    // The pass stops sending requests 40 s before Kubernetes would kill the run (the CLI's default is 240 - 40).
+    const passTimeout = Math.max(1, Math.min(3_600, this.activeDeadlineSeconds - 40));
+    const args = [
+      'reconcile', '-A', '-o', 'json',
+      ...(this.leaseName !== DEFAULT_LEASE_NAME ? ['--lease-name', this.leaseName] : []),
+      ...(passTimeout !== 200 ? ['--pass-timeout', String(passTimeout)] : []),
+    ];
     this.cronJob = new k8s.KubeCronJob(this, 'cron-job', {
       metadata: { name: this.name, namespace: this.namespace, labels },
       spec: {

@@ -118,6 +118,7 @@ describe('RedisReconciler construct', () => {
       expect(cronJob.metadata.name).toBe('rg');
       expect(cronJob.spec.schedule).toBe('0 * * * *');
       expect(cronJob.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(600);
+      expect(container.args).toEqual(['reconcile', '-A', '-o', 'json', '--pass-timeout', '560']);
       expect(container.image).toBe('registry.local/rg:dev');
       expect(container.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' } });
       expect(container.env.map((e: any) => e.name)).toEqual(['POD_NAMESPACE']);
