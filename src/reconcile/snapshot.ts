@@ -2,7 +2,7 @@ import type {
   V1ConfigMap, V1PersistentVolumeClaim, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet, V1StorageClass,
 } from '@kubernetes/client-node';
 import type { RedisInstanceObject } from '../api/types';
-import { MANAGED_BY, primaryServiceName, selectorLabels } from '../render/instance';
+import { DATA_VOLUME, MANAGED_BY, primaryServiceName, selectorLabels } from '../render/instance';
 import { oneLine, type KubeClient } from './kube';
 import type { LiveState } from './plan';
 
@@ -31,8 +31,8 @@ export interface Snapshot {
   readonly configMaps: ReadonlyMap<string, V1ConfigMap>;
   readonly services: ReadonlyMap<string, V1Service>;
   readonly podDisruptionBudgets: ReadonlyMap<string, V1PodDisruptionBudget>;
-  /** The claims of the namespace. */
-  readonly claims: readonly V1PersistentVolumeClaim[];
+  /** The namespace's data claims, by the instance their name says (`redis-data-<instance>-<ordinal>`). */
+  readonly claims: ReadonlyMap<string, readonly V1PersistentVolumeClaim[]>;
   /** The namespace's Secrets by name, when it has instances with `spec.auth`. */
   readonly secrets?: ReadonlyMap<string, V1Secret>;
   /** Why the namespace's Secrets could not be listed (RBAC grants them only where the construct says). */
@@ -51,6 +51,24 @@ const before = (a: string, b: string) => `${a}/` < `${b}/`;
 
 function byKey<T extends { metadata?: { namespace?: string; name?: string } }>(items: readonly T[]): Map<string, T> {
   return new Map(items.map((item) => [key(item.metadata?.namespace, item.metadata?.name), item]));
+}
+
+const CLAIM_NAME = new RegExp(`^${DATA_VOLUME}-(.+)-\\d+$`);
+
+/**
+ * Claims grouped by instance name, so planning an instance does not scan every claim of
+ * its namespace. The plan still matches them by name (instanceClaims).
+ */
+function byInstance(claims: readonly V1PersistentVolumeClaim[]): Map<string, V1PersistentVolumeClaim[]> {
+  const out = new Map<string, V1PersistentVolumeClaim[]>();
+  for (const claim of claims) {
+    const instance = CLAIM_NAME.exec(claim.metadata?.name ?? '')?.[1];
+    if (instance === undefined) continue;
+    const list = out.get(instance);
+    if (list) list.push(claim);
+    else out.set(instance, [claim]);
+  }
+  return out;
 }
 
 /** One kind's LIST, read a page at a time into a buffer of what has not been handed on yet. */
@@ -130,7 +148,7 @@ export async function* readSnapshots(client: KubeClient, namespace: string | und
       configMaps: byKey(configMaps.take(ns)),
       services: byKey(services.take(ns)),
       podDisruptionBudgets: byKey(podDisruptionBudgets.take(ns)),
-      claims: claims.take(ns),
+      claims: byInstance(claims.take(ns)),
       ...(secrets ? { secrets } : {}),
       ...(secretError ? { secretError } : {}),
     };
@@ -153,7 +171,7 @@ export function liveFor(snapshot: Snapshot, namespace: string, name: string): Li
     configMap: snapshot.configMaps.get(key(namespace, name)),
     services,
     podDisruptionBudget: snapshot.podDisruptionBudgets.get(key(namespace, name)),
-    pvcs: snapshot.claims,
+    pvcs: snapshot.claims.get(name) ?? [],
     ...(snapshot.storageClasses ? { storageClasses: snapshot.storageClasses } : {}),
   };
 }

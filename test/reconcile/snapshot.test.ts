@@ -47,7 +47,8 @@ describe('readSnapshots', () => {
       expect(snapshots.map((s) => s.namespace), `pageSize ${pageSize}`).toEqual(['a-b', 'a', 'b']);
       expect(snapshots.map((s) => s.instances.map((i) => i.metadata.name))).toEqual([['z'], ['x', 'y'], ['w']]);
       expect(snapshots.map((s) => names(s.configMaps))).toEqual([['a-b/z'], ['a/x', 'a/y'], ['b/w']]);
-      expect(snapshots.map((s) => s.claims.map((c) => c.metadata?.name))).toEqual([['redis-data-z-0'], ['redis-data-x-0', 'redis-data-y-0'], ['redis-data-w-0']]);
+      expect(snapshots.map((s) => [...s.claims].map(([i, c]) => [i, c.map((x) => x.metadata?.name)])))
+        .toEqual([[['z', ['redis-data-z-0']]], [['x', ['redis-data-x-0']], ['y', ['redis-data-y-0']]], [['w', ['redis-data-w-0']]]]);
       expect(snapshots.every((s) => s.statefulSets.size === 0 && s.secrets === undefined)).toBe(true);
     }
   });
