@@ -1,6 +1,5 @@
 import { KubeClient, KubeConfigError, loadKubeConfig } from '../reconcile/kube';
 import { runPass, type InstanceResult, type PassOptions, type PassResult } from '../reconcile/run';
-import { show } from '../reconcile/plan';
 import { EXIT_FAILED, UsageError, type CliIO } from './io';
 import type { KubeCommandOptions } from './kube-options';
 import type { CommandContext } from './main';
@@ -46,7 +45,9 @@ export async function runAndReport(ctx: CommandContext, options: KubeCommandOpti
     namespace: kube.namespace,
     leaseNamespace: pass.leaseNamespace ?? io.env.POD_NAMESPACE ?? 'default',
   });
-  printResult(io, result, options.output);
+  // The formatter comes with the planning code: loaded only when there is a table row to write.
+  const show = options.output === 'text' && result.instances.length > 0 ? (await import('../reconcile/plan')).show : String;
+  printResult(io, result, options.output, show);
   if (result.leaseHeld) {
     io.stderr(`lease ${pass.leaseNamespace ?? io.env.POD_NAMESPACE ?? 'default'}/${pass.leaseName ?? 'redis-gitops-reconciler'} is held by ${result.leaseHeld.holder} until ${result.leaseHeld.until}: another run is acting, so this one changed nothing`);
   }
@@ -70,7 +71,7 @@ export async function runAndReport(ctx: CommandContext, options: KubeCommandOpti
 }
 
 /** What changed, for the table: the reasons (old → new), then the other writes. */
-export function describeChanges(instance: InstanceResult): string {
+export function describeChanges(instance: InstanceResult, show: (value: unknown) => string): string {
   if (instance.action === 'refuse') return instance.message;
   const parts = instance.reasons
     .filter((r) => r.field)
@@ -81,7 +82,7 @@ export function describeChanges(instance: InstanceResult): string {
   return parts.join('; ') || '-';
 }
 
-export function printResult(io: CliIO, result: PassResult, output: 'text' | 'json'): void {
+export function printResult(io: CliIO, result: PassResult, output: 'text' | 'json', show: (value: unknown) => string): void {
   if (output === 'json') {
     for (const instance of result.instances) {
       io.stdout(JSON.stringify({
@@ -106,7 +107,7 @@ export function printResult(io: CliIO, result: PassResult, output: 'text' | 'jso
   }
   const rows = [
     ['NAMESPACE', 'NAME', 'ACTION', 'CHANGES', 'PHASE'],
-    ...result.instances.map((i) => [i.namespace, i.name, i.error ? `${i.action} (failed)` : i.action, describeChanges(i), i.phase]),
+    ...result.instances.map((i) => [i.namespace, i.name, i.error ? `${i.action} (failed)` : i.action, describeChanges(i, show), i.phase]),
   ];
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
   for (const row of rows) {

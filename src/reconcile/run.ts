@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { assess, assessAll, needsStorageClasses, type Assessment } from './assess';
-import { execute } from './execute';
+import type { Assessment } from './assess';
 import { oneLine, type KubeClient } from './kube';
 import { Lease } from './lease';
 import { DEFAULT_LEASE_NAME } from './permissions';
-import { plan, planWrites } from './plan';
 import { instanceResult, type InstanceResult, type PassResult } from './report';
 import { readLive, readSnapshots, readStorageClasses, type Snapshot } from './snapshot';
 import { StatusWriter, notActed, statusInput, type Acted } from './status-writer';
@@ -46,12 +44,28 @@ export interface PassOptions {
 }
 
 /**
+ * The plan and act steps (validation, rendering, planning, execute), loaded with the first
+ * namespace that has instances: a pass over a cluster without RedisInstances, the
+ * CronJob's cold start, never loads them.
+ */
+async function loadSteps() {
+  const [{ assess, assessAll, needsStorageClasses }, { execute }, { plan, planWrites }] = await Promise.all([
+    import('./assess'), import('./execute'), import('./plan'),
+  ]);
+  return { assess, assessAll, needsStorageClasses, execute, plan, planWrites };
+}
+type Steps = Awaited<ReturnType<typeof loadSteps>>;
+
+/**
  * Read and plan a namespace at a time; LIST StorageClasses once, the first time some plan
  * considers an expansion. What a namespace held is dropped once its instances are done.
  */
-async function* readAndPlan(client: KubeClient, namespace: string | undefined): AsyncGenerator<{ snapshot: Snapshot; assessments: Assessment[] }> {
+async function* readAndPlan(client: KubeClient, namespace: string | undefined): AsyncGenerator<{ snapshot: Snapshot; assessments: Assessment[]; steps: Steps }> {
   let storageClasses: Snapshot['storageClasses'];
+  let steps: Steps | undefined;
   for await (const read of readSnapshots(client, namespace)) {
+    steps ??= await loadSteps();
+    const { assess, assessAll, needsStorageClasses } = steps;
     let snapshot: Snapshot = storageClasses ? { ...read, storageClasses } : read;
     let assessments = assessAll(snapshot);
     if (needsStorageClasses(assessments)) {
@@ -60,12 +74,12 @@ async function* readAndPlan(client: KubeClient, namespace: string | undefined): 
       snapshot = withClasses;
       assessments = assessments.map((a) => (a.planned?.plan.needsStorageClasses ? assess(withClasses, a.instance) : a));
     }
-    yield { snapshot, assessments };
+    yield { snapshot, assessments, steps };
   }
 }
 
-function needsWrite(a: Assessment, now: Date): boolean {
-  if (a.planned && planWrites(a.planned.plan)) return true;
+function needsWrite(steps: Steps, a: Assessment, now: Date): boolean {
+  if (a.planned && steps.planWrites(a.planned.plan)) return true;
   return computeStatus(statusInput(a, notActed(a), now)) !== undefined;
 }
 
@@ -87,9 +101,9 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const instances: InstanceResult[] = [];
   let mustWrite = false;
   try {
-    for await (const { assessments } of readAndPlan(client, options.namespace)) {
+    for await (const { assessments, steps } of readAndPlan(client, options.namespace)) {
       for (const a of assessments) {
-        mustWrite ||= !dryRun && needsWrite(a, at);
+        mustWrite ||= !dryRun && needsWrite(steps, a, at);
         const acted = notActed(a);
         instances.push(instanceResult(a, acted, await writer.settle(a, acted)));
       }
@@ -131,11 +145,11 @@ async function actWithLease(client: KubeClient, lease: Lease, options: PassOptio
   const writer = new StatusWriter(client, { write: true, now });
   const instances: InstanceResult[] = [];
   try {
-    for await (const { snapshot, assessments } of readAndPlan(client, options.namespace)) {
+    for await (const { snapshot, assessments, steps } of readAndPlan(client, options.namespace)) {
       instances.push(...await mapLimit(assessments, options.concurrency ?? 8, async (a): Promise<InstanceResult> => {
         try {
           await lease.keep();
-          const acted = await act(client, snapshot, a, options);
+          const acted = await act(steps, client, snapshot, a, options);
           return instanceResult(a, acted, await writer.settle(a, acted));
         } catch (error) {
           // Losing the Lease (or a bug) stops this instance, never the others' report.
@@ -152,7 +166,7 @@ async function actWithLease(client: KubeClient, lease: Lease, options: PassOptio
 }
 
 /** Carry out the instance's plan, if it writes anything; a 409 re-reads its objects by name and plans again. */
-async function act(client: KubeClient, snapshot: Snapshot, a: Assessment, options: PassOptions): Promise<Acted> {
+async function act({ execute, plan, planWrites }: Steps, client: KubeClient, snapshot: Snapshot, a: Assessment, options: PassOptions): Promise<Acted> {
   const planned = a.planned;
   if (!planned || !planWrites(planned.plan)) return notActed(a);
   return execute(client, planned, {
