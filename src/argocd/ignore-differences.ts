@@ -1,6 +1,5 @@
 import { API_GROUP, KIND } from '../api/types';
 import { SECRET_HASH_ANNOTATION } from '../reconcile/desired';
-import { FIELD_MANAGER } from '../reconcile/permissions';
 
 /**
  * One `spec.ignoreDifferences` entry of an Application: fields Argo CD leaves out of the
@@ -27,9 +26,6 @@ export interface ArgoCdIgnoreDifference {
  * password, so a rotated Secret rolls the pods. Git never holds it.
  */
 export const RECONCILER_SECRET_HASH_ANNOTATION = SECRET_HASH_ANNOTATION;
-
-/** The field manager name the reconciler writes with. */
-export const RECONCILER_FIELD_MANAGER = FIELD_MANAGER;
 
 /** RFC 6901: `~` → `~0`, `/` → `~1`. */
 export function jsonPointerToken(key: string): string {

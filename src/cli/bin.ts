@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import './commands';
 import { run } from './main';
 
 run(process.argv.slice(2)).then((code) => {

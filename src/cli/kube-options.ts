@@ -1,13 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { KubeClient, KubeConfigError, loadKubeConfig } from '../reconcile/kube';
-import { runPass, type InstanceResult, type PassOptions, type PassResult } from '../reconcile/run';
-import { reasonValue } from '../reconcile/format';
-import { EXIT_FAILED, UsageError, type CliIO } from './io';
-import type { CommandContext } from './main';
 
 /**
- * What `plan` and `reconcile` share: the kubeconfig and scope flags, building the client,
- * running a pass and printing it (a table, or JSON Lines: one object per instance).
+ * The flags `plan` and `reconcile` share (kubeconfig, scope, output, request tuning), with
+ * their bounds. No client import: `--help` and a bad flag load nothing else.
  */
 
 export interface KubeCommandOptions {
@@ -20,14 +15,42 @@ export interface KubeCommandOptions {
   retries: number;
   retryBackoff: number;
   retryMaxDelay: number;
+  passTimeout: number;
   verbose?: boolean;
 }
 
-function positiveInt(name: string) {
+/** The caps (docs/reconciler.md, Faults): together they bound a pass however the flags are set. */
+export const LIMITS = {
+  /** --request-timeout, ms: 1 ms to 10 minutes. */
+  requestTimeoutMs: { min: 1, max: 600_000 },
+  /** --retries: attempts per request. */
+  retries: { min: 1, max: 10 },
+  /** --retry-backoff and --retry-max-delay, ms. */
+  retryDelayMs: { min: 0, max: 60_000 },
+  /** --pass-timeout, s: 1 s to 1 hour. */
+  passTimeoutSeconds: { min: 1, max: 3_600 },
+} as const;
+
+/** A whole number in [min, max]; anything else is a usage error (exit 2) naming the flag and the bounds. */
+export function wholeNumber(flag: string, { min, max }: { readonly min: number; readonly max: number }) {
   return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`);
+    const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
+    }
     return n;
+  };
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A namespace name (DNS-1123 label), checked here so a bad one is never sent. */
+export function namespaceName(flag: string) {
+  return (value: string) => {
+    if (value.length > 63 || !DNS1123_LABEL.test(value)) {
+      throw new InvalidArgumentError(`${flag} "${value}" is not a valid namespace name: at most 63 characters, lowercase letters, digits and '-', starting and ending with a letter or digit`);
+    }
+    return value;
   };
 }
 
@@ -36,117 +59,16 @@ export function addKubeOptions(command: Command): Command {
   return command
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else the in-cluster service account)')
     .option('--context <name>', 'kubeconfig context to use (default: the current context)')
-    .option('-n, --namespace <namespace>', "namespace to reconcile (default: the context's namespace, else default)")
+    .addOption(new Option('-n, --namespace <namespace>', "namespace to reconcile (default: the context's namespace, else default)").argParser(namespaceName('-n/--namespace')))
     .option('-A, --all-namespaces', 'reconcile RedisInstances in every namespace')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--request-timeout <ms>', 'timeout of each API request, in milliseconds').argParser(positiveInt('--request-timeout')).default(10_000))
-    .addOption(new Option('--retries <n>', 'attempts per request on 429, 5xx, timeouts and resets').argParser(positiveInt('--retries')).default(4))
-    .addOption(new Option('--retry-backoff <ms>', 'first delay between attempts, doubled each time').argParser(positiveInt('--retry-backoff')).default(200).hideHelp())
-    .addOption(new Option('--retry-max-delay <ms>', 'longest delay between attempts, Retry-After included').argParser(positiveInt('--retry-max-delay')).default(5_000).hideHelp())
+    .addOption(new Option('--request-timeout <ms>', `timeout of each API request, in milliseconds (at most ${LIMITS.requestTimeoutMs.max})`)
+      .argParser(wholeNumber('--request-timeout', LIMITS.requestTimeoutMs)).default(10_000))
+    .addOption(new Option('--retries <n>', `attempts per request on 429, 5xx, timeouts and resets (at most ${LIMITS.retries.max})`)
+      .argParser(wholeNumber('--retries', LIMITS.retries)).default(4))
+    .addOption(new Option('--pass-timeout <s>', `no request is sent after this many seconds (at most ${LIMITS.passTimeoutSeconds.max}); what is left is done next pass`)
+      .argParser(wholeNumber('--pass-timeout', LIMITS.passTimeoutSeconds)).default(200))
+    .addOption(new Option('--retry-backoff <ms>', 'first delay between attempts, doubled each time').argParser(wholeNumber('--retry-backoff', LIMITS.retryDelayMs)).default(200).hideHelp())
+    .addOption(new Option('--retry-max-delay <ms>', 'longest delay between attempts, Retry-After included').argParser(wholeNumber('--retry-max-delay', LIMITS.retryDelayMs)).default(5_000).hideHelp())
     .option('-v, --verbose', 'print request counts and timing to stderr');
-}
-
-export interface KubeSetup {
-  readonly client: KubeClient;
-  /** undefined for all namespaces. */
-  readonly namespace: string | undefined;
-  readonly contextNamespace: string;
-}
-
-/** Build the client; an unusable kubeconfig or conflicting flags are usage errors (exit 2). */
-export function setUpKube(options: KubeCommandOptions, io: CliIO): KubeSetup {
-  if (options.namespace && options.allNamespaces) throw new UsageError('use either -n/--namespace or -A/--all-namespaces, not both');
-  try {
-    const loaded = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context, env: io.env });
-    const contextNamespace = loaded.namespace;
-    const client = new KubeClient(loaded.kubeConfig, {
-      timeoutMs: options.requestTimeout || 10_000,
-      attempts: Math.max(1, options.retries),
-      backoffMs: options.retryBackoff,
-      maxBackoffMs: options.retryMaxDelay,
-    });
-    return { client, namespace: options.allNamespaces ? undefined : options.namespace ?? contextNamespace, contextNamespace };
-  } catch (error) {
-    if (error instanceof KubeConfigError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-/** Run a pass and print it; sets exit code 1 when an instance or the pass failed. */
-export async function runAndReport(ctx: CommandContext, options: KubeCommandOptions, pass: Omit<PassOptions, 'client' | 'namespace' | 'leaseNamespace'> & { readonly leaseNamespace?: string }): Promise<PassResult> {
-  const { io } = ctx;
-  const kube = setUpKube(options, io);
-  const started = performance.now();
-  const result = await runPass({
-    ...pass,
-    client: kube.client,
-    namespace: kube.namespace,
-    leaseNamespace: pass.leaseNamespace ?? io.env.POD_NAMESPACE ?? 'default',
-  });
-  printResult(io, result, options.output);
-  if (result.leaseHeld) {
-    io.stderr(`lease ${pass.leaseNamespace ?? io.env.POD_NAMESPACE ?? 'default'}/${pass.leaseName ?? 'redis-gitops-reconciler'} is held by ${result.leaseHeld.holder} until ${result.leaseHeld.until}: another run is acting, so this one changed nothing`);
-  }
-  if (result.error) {
-    io.stderr(`error: ${result.error}`);
-    ctx.setExitCode(EXIT_FAILED);
-  }
-  for (const instance of result.instances) {
-    for (const warning of instance.warnings) io.stderr(`warning: ${instance.namespace}/${instance.name}: ${warning}`);
-    if (instance.error) {
-      io.stderr(`error: ${instance.namespace}/${instance.name}: ${instance.error}`);
-      ctx.setExitCode(EXIT_FAILED);
-    }
-  }
-  if (options.verbose) {
-    const r = result.requests;
-    const usage = process.resourceUsage();
-    io.stderr(`${result.instances.length} instance(s), ${r.total} request(s) (get ${r.get}, list ${r.list}, create ${r.create}, update ${r.update}, patch ${r.patch}, delete ${r.delete}) in ${Math.round(performance.now() - started)} ms, CPU ${Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000)} ms, peak RSS ${Math.round(usage.maxRSS / 1024)} MiB`);
-  }
-  return result;
-}
-
-/** What changed, for the table: the reasons (old → new), then the other writes. */
-export function describeChanges(instance: InstanceResult): string {
-  if (instance.action === 'refuse') return instance.message;
-  const parts = instance.reasons
-    .filter((r) => r.field)
-    .map((r) => (r.from === undefined && r.to === undefined ? `${r.field} changed` : `${r.field}: ${reasonValue(r.from)} → ${reasonValue(r.to)}`));
-  if (instance.reasons.some((r) => !r.field)) parts.unshift(...instance.reasons.filter((r) => !r.field).map((r) => `${r.object} ${reasonValue(r.to)}`));
-  parts.push(...instance.writes);
-  if (parts.length === 0 && instance.message.startsWith('invalid spec')) return instance.message;
-  return parts.join('; ') || '-';
-}
-
-export function printResult(io: CliIO, result: PassResult, output: 'text' | 'json'): void {
-  if (output === 'json') {
-    for (const instance of result.instances) {
-      io.stdout(JSON.stringify({
-        namespace: instance.namespace,
-        name: instance.name,
-        action: instance.action,
-        reasons: instance.reasons,
-        writes: instance.writes,
-        message: instance.message,
-        phase: instance.phase,
-        statusChanged: instance.statusChanged,
-        dryRun: result.dryRun,
-        ...(instance.error ? { error: instance.error } : {}),
-        ...(instance.warnings.length > 0 ? { warnings: instance.warnings } : {}),
-      }));
-    }
-    return;
-  }
-  if (result.instances.length === 0) {
-    if (!result.leaseHeld && !result.error) io.stdout('No RedisInstances found.');
-    return;
-  }
-  const rows = [
-    ['NAMESPACE', 'NAME', 'ACTION', 'CHANGES', 'PHASE'],
-    ...result.instances.map((i) => [i.namespace, i.name, i.error ? `${i.action} (failed)` : i.action, describeChanges(i), i.phase]),
-  ];
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
-  for (const row of rows) {
-    io.stdout(row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]))).join('  '));
-  }
 }

@@ -1,5 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { checkCommand } from './check';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, processIO, type CliIO } from './io';
+import { planCommand } from './plan';
+import { reconcileCommand } from './reconcile';
+import { roleAgentCommand } from './role-agent';
 import { PACKAGE_VERSION } from '../version';
 
 /** What a command gets: where to write, and how to report its exit code. */
@@ -9,15 +13,15 @@ export interface CommandContext {
   setExitCode(code: number): void;
 }
 
-/** Builds one command. Commands write through `ctx.io` only, so tests capture everything. */
+/**
+ * Builds one command: its flags only. Its action imports what it runs when it runs, so
+ * `reconcile` never loads cdk8s or synth, and `check` never loads the Kubernetes client.
+ * Commands write through `ctx.io` only, so tests capture everything.
+ */
 export type CommandFactory = (ctx: CommandContext) => Command;
 
-/** The commands of the `redis-gitops` bin, one file each under src/cli/ (see commands.ts). */
-const COMMANDS: CommandFactory[] = [];
-
-export function registerCommand(factory: CommandFactory): void {
-  COMMANDS.push(factory);
-}
+/** The commands of the `redis-gitops` bin, in help order; one file each under src/cli/. */
+const COMMANDS: readonly CommandFactory[] = [planCommand, reconcileCommand, checkCommand, roleAgentCommand];
 
 /** The commander program; `exitCode` receives what the commands report. */
 export function makeProgram(ctx: CommandContext): Command {

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { registerCommand, type CommandContext } from './main';
+import type { CommandContext } from './main';
 import { UsageError } from './io';
 
 interface RoleAgentCommandOptions {
@@ -92,4 +92,3 @@ export function roleAgentCommand(ctx: CommandContext): Command {
     });
 }
 
-registerCommand(roleAgentCommand);

@@ -1,6 +1,4 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { hostname } from 'node:os';
-import { API_VERSION, KIND, type RedisInstanceObject } from '../api/types';
 import { KubeApiError, type KubeClient, oneLine } from './kube';
 import type { Desired } from './desired';
 import { summarize } from './format';
@@ -62,7 +60,7 @@ export async function execute(client: KubeClient, planned: Planned, options: Exe
       return { plan: current.plan, statefulSet, events };
     } catch (caught) {
       let error = caught;
-      const conflict = error instanceof Replan || (error instanceof KubeApiError && error.status === 409);
+      const conflict = error instanceof Replan || (error instanceof KubeApiError && (error.conflict || error.alreadyExists));
       if (conflict && attempt < retries) {
         try {
           current = await options.refresh();
@@ -217,35 +215,5 @@ async function createAfterDelete(client: KubeClient, namespace: string, body: V1
       }
       await sleep(delay);
     }
-  }
-}
-
-/** Record a core/v1 Event on the RedisInstance. Failures are returned, not thrown: Events are best effort. */
-export async function recordEvent(client: KubeClient, instance: RedisInstanceObject, event: EventRecord, now: Date): Promise<string | undefined> {
-  const namespace = instance.metadata.namespace ?? 'default';
-  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const suffix = `${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
-  try {
-    await client.create('Event', namespace, {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: `${instance.metadata.name}.${suffix}`, namespace },
-      involvedObject: {
-        apiVersion: API_VERSION, kind: KIND, name: instance.metadata.name, namespace,
-        uid: instance.metadata.uid, resourceVersion: instance.metadata.resourceVersion,
-      },
-      reason: event.reason,
-      message: event.message.length > 1024 ? `${event.message.slice(0, 1021)}...` : event.message,
-      type: event.type,
-      source: { component: 'redis-gitops' },
-      reportingComponent: 'redis-gitops',
-      reportingInstance: hostname(),
-      firstTimestamp: time,
-      lastTimestamp: time,
-      count: 1,
-    });
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? oneLine(error) : String(error);
   }
 }

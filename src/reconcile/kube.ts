@@ -3,12 +3,10 @@ import {
   PolicyV1Api, RbacAuthorizationV1Api, StorageV1Api,
   type ConfigurationOptions, type ObservableMiddleware, type RequestContext, type ResponseContext,
 } from '@kubernetes/client-node';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { API_GROUP, PLURAL } from '../api/types';
 import { FIELD_MANAGER, isPermitted, type ApiVerb } from './permissions';
-
-export { FIELD_MANAGER };
 
 /**
  * The client adapter: the only code that talks to the apiserver. It wraps the generated
@@ -49,9 +47,17 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): LoadedKubeConfi
   const env = options.env ?? process.env;
   const load = (file: string) => {
     if (!existsSync(file)) throw new KubeConfigError(`kubeconfig ${file} does not exist`);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new KubeConfigError(`kubeconfig ${file} cannot be read: ${oneLine(error)}`);
+    }
+    // client-node reads an empty document as undefined and fails on its `clusters`.
+    if (text.trim() === '') throw new KubeConfigError(`kubeconfig ${file} is empty`);
     try {
       const loaded = new KubeConfig();
-      loaded.loadFromFile(file);
+      loaded.loadFromFile(file); // also makes the file's relative paths absolute
       return loaded;
     } catch (error) {
       throw new KubeConfigError(`kubeconfig ${file} cannot be read: ${oneLine(error)}`);
@@ -93,8 +99,14 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): LoadedKubeConfi
     }
     kc.setCurrentContext(options.context);
   }
-  const context = kc.getContextObject(kc.getCurrentContext());
-  if (!context) throw new KubeConfigError(`${source} has no current context; pass --context`);
+  const current = kc.getCurrentContext();
+  const context = kc.getContextObject(current);
+  if (!context) {
+    const known = kc.getContexts().map((c) => c.name).join(', ') || 'none';
+    throw new KubeConfigError(current
+      ? `current-context "${current}" of ${source} names a context that is not in it (contexts: ${known}); pass --context`
+      : `${source} sets no current-context; pass --context (contexts: ${known})`);
+  }
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) throw new KubeConfigError(`context "${context.name}" in ${source} names no cluster with a server`);
   if (!kc.getCurrentUser()) throw new KubeConfigError(`context "${context.name}" in ${source} names no user`);
@@ -114,6 +126,13 @@ export interface ClientOptions {
   readonly backoffMs?: number;
   /** Longest delay between attempts, Retry-After included. @default 5_000 ms */
   readonly maxBackoffMs?: number;
+  /**
+   * No request is sent after this time, and no backoff waits past it: it bounds the whole
+   * pass, retries included. @default none
+   */
+  readonly deadline?: Date;
+  /** Objects per LIST page. @default LIST_PAGE_SIZE */
+  readonly pageSize?: number;
   /** Used between attempts; tests pass their own. @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -151,8 +170,12 @@ export class KubeApiError extends Error {
     this.name = 'KubeApiError';
   }
   get notFound(): boolean { return this.status === 404; }
+  /** 409 Conflict: a resourceVersion or uid precondition no longer holds. */
   get conflict(): boolean { return this.status === 409 && this.reason !== 'AlreadyExists'; }
+  /** 409 AlreadyExists: a create found an object of that name. */
   get alreadyExists(): boolean { return this.status === 409 && this.reason === 'AlreadyExists'; }
+  /** 410 Gone (reason Expired): a LIST's continue token is older than the apiserver keeps. */
+  get expired(): boolean { return this.status === 410; }
 }
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'EHOSTUNREACH', 'UND_ERR_SOCKET']);
@@ -192,6 +215,7 @@ export function oneLine(value: unknown): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+
 // ---------------------------------------------------------------------------------------
 // The client
 
@@ -199,25 +223,147 @@ export type Kind =
   | 'RedisInstance' | 'StatefulSet' | 'ConfigMap' | 'Service' | 'PodDisruptionBudget' | 'PersistentVolumeClaim'
   | 'StorageClass' | 'Secret' | 'Lease' | 'Event' | 'ServiceAccount' | 'Role' | 'RoleBinding' | 'Pod';
 
-const fieldManager = FIELD_MANAGER;
+/**
+ * Objects per LIST page (`limit`). kubectl's chunk size: one page of StatefulSets is a few
+ * MiB of JSON, so the response being parsed stays small whatever the number of instances,
+ * and 10,000 instances take 20 pages per kind.
+ */
+export const LIST_PAGE_SIZE = 500;
+
+/** A LIST whose continue token expired (410) starts over, at most this many times. */
+export const LIST_RESTARTS = 3;
+
+type Api = { apps: AppsV1Api; core: CoreV1Api; custom: CustomObjectsApi; policy: PolicyV1Api; storage: StorageV1Api; coordination: CoordinationV1Api; rbac: RbacAuthorizationV1Api };
+
+interface ListQuery { readonly labelSelector?: string; readonly limit: number; readonly _continue?: string }
+/** One page as the generated client returns it (typed lists say `_continue`, custom object lists `continue`). */
+interface ListPage { readonly items?: unknown[]; readonly metadata?: { readonly _continue?: string; readonly continue?: string } }
+type Call<A extends unknown[]> = (api: Api, ...args: [...A, ShapedRequest]) => Promise<any>;
+
+/**
+ * One row per kind: where it lives, and the generated client's function for each verb the
+ * reconciler uses on it (a verb without a function is not used, and refused).
+ */
+interface KindApi {
+  readonly group: string;
+  readonly version: string;
+  /** The plural resource name, as in the URL and in RBAC. */
+  readonly resource: string;
+  readonly namespaced: boolean;
+  /** `namespace` undefined: all namespaces (or a cluster-scoped kind). */
+  readonly list?: Call<[namespace: string | undefined, query: ListQuery]>;
+  readonly get?: Call<[namespace: string, name: string]>;
+  readonly create?: Call<[namespace: string, body: any]>;
+  readonly patch?: Call<[namespace: string, name: string, body: object]>;
+  readonly replace?: Call<[namespace: string, name: string, body: any]>;
+  readonly delete?: Call<[namespace: string, name: string, body: object]>;
+}
+
+const CUSTOM = { group: API_GROUP, version: 'v1', plural: PLURAL } as const;
+
+export const KINDS: { readonly [K in Kind]: KindApi } = {
+  RedisInstance: {
+    group: API_GROUP, version: 'v1', resource: PLURAL, namespaced: true,
+    list: ({ custom }, namespace, q, o) => (namespace
+      ? custom.listNamespacedCustomObject({ ...CUSTOM, namespace, ...q }, o)
+      : custom.listClusterCustomObject({ ...CUSTOM, ...q }, o)),
+  },
+  StatefulSet: {
+    group: 'apps', version: 'v1', resource: 'statefulsets', namespaced: true,
+    list: ({ apps }, namespace, q, o) => (namespace ? apps.listNamespacedStatefulSet({ namespace, ...q }, o) : apps.listStatefulSetForAllNamespaces(q, o)),
+    get: ({ apps }, namespace, name, o) => apps.readNamespacedStatefulSet({ name, namespace }, o),
+    create: ({ apps }, namespace, body, o) => apps.createNamespacedStatefulSet({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ apps }, namespace, name, body, o) => apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+    delete: ({ apps }, namespace, name, body, o) => apps.deleteNamespacedStatefulSet({ name, namespace, body }, o),
+  },
+  ConfigMap: {
+    group: '', version: 'v1', resource: 'configmaps', namespaced: true,
+    list: ({ core }, namespace, q, o) => (namespace ? core.listNamespacedConfigMap({ namespace, ...q }, o) : core.listConfigMapForAllNamespaces(q, o)),
+    get: ({ core }, namespace, name, o) => core.readNamespacedConfigMap({ name, namespace }, o),
+    create: ({ core }, namespace, body, o) => core.createNamespacedConfigMap({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedConfigMap({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+  },
+  Service: {
+    group: '', version: 'v1', resource: 'services', namespaced: true,
+    list: ({ core }, namespace, q, o) => (namespace ? core.listNamespacedService({ namespace, ...q }, o) : core.listServiceForAllNamespaces(q, o)),
+    get: ({ core }, namespace, name, o) => core.readNamespacedService({ name, namespace }, o),
+    create: ({ core }, namespace, body, o) => core.createNamespacedService({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedService({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+    delete: ({ core }, namespace, name, body, o) => core.deleteNamespacedService({ name, namespace, body }, o),
+  },
+  PodDisruptionBudget: {
+    group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespaced: true,
+    list: ({ policy }, namespace, q, o) => (namespace
+      ? policy.listNamespacedPodDisruptionBudget({ namespace, ...q }, o)
+      : policy.listPodDisruptionBudgetForAllNamespaces(q, o)),
+    get: ({ policy }, namespace, name, o) => policy.readNamespacedPodDisruptionBudget({ name, namespace }, o),
+    create: ({ policy }, namespace, body, o) => policy.createNamespacedPodDisruptionBudget({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ policy }, namespace, name, body, o) => policy.patchNamespacedPodDisruptionBudget({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+    delete: ({ policy }, namespace, name, body, o) => policy.deleteNamespacedPodDisruptionBudget({ name, namespace, body }, o),
+  },
+  PersistentVolumeClaim: {
+    group: '', version: 'v1', resource: 'persistentvolumeclaims', namespaced: true,
+    list: ({ core }, namespace, q, o) => (namespace
+      ? core.listNamespacedPersistentVolumeClaim({ namespace, ...q }, o)
+      : core.listPersistentVolumeClaimForAllNamespaces(q, o)),
+    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedPersistentVolumeClaim({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+  },
+  StorageClass: {
+    group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses', namespaced: false,
+    list: ({ storage }, _namespace, q, o) => storage.listStorageClass(q, o),
+  },
+  Secret: {
+    // Listed per namespace only: RBAC grants Secret reads in the namespaces the construct names.
+    group: '', version: 'v1', resource: 'secrets', namespaced: true,
+    list: ({ core }, namespace, q, o) => {
+      if (!namespace) throw new Error('internal: Secrets are only listed per namespace');
+      return core.listNamespacedSecret({ namespace, ...q }, o);
+    },
+  },
+  Lease: {
+    group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true,
+    get: ({ coordination }, namespace, name, o) => coordination.readNamespacedLease({ name, namespace }, o),
+    create: ({ coordination }, namespace, body, o) => coordination.createNamespacedLease({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    replace: ({ coordination }, namespace, name, body, o) => coordination.replaceNamespacedLease({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+  },
+  Event: {
+    group: '', version: 'v1', resource: 'events', namespaced: true,
+    create: ({ core }, namespace, body, o) => core.createNamespacedEvent({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+  },
+  // The role agents' RBAC and pods (failover instances).
+  ServiceAccount: {
+    group: '', version: 'v1', resource: 'serviceaccounts', namespaced: true,
+    list: ({ core }, namespace, q, o) => (namespace ? core.listNamespacedServiceAccount({ namespace, ...q }, o) : core.listServiceAccountForAllNamespaces(q, o)),
+    get: ({ core }, namespace, name, o) => core.readNamespacedServiceAccount({ name, namespace }, o),
+    create: ({ core }, namespace, body, o) => core.createNamespacedServiceAccount({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedServiceAccount({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+  },
+  Role: {
+    group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', namespaced: true,
+    list: ({ rbac }, namespace, q, o) => (namespace ? rbac.listNamespacedRole({ namespace, ...q }, o) : rbac.listRoleForAllNamespaces(q, o)),
+    get: ({ rbac }, namespace, name, o) => rbac.readNamespacedRole({ name, namespace }, o),
+    create: ({ rbac }, namespace, body, o) => rbac.createNamespacedRole({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ rbac }, namespace, name, body, o) => rbac.patchNamespacedRole({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+  },
+  RoleBinding: {
+    group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', namespaced: true,
+    list: ({ rbac }, namespace, q, o) => (namespace ? rbac.listNamespacedRoleBinding({ namespace, ...q }, o) : rbac.listRoleBindingForAllNamespaces(q, o)),
+    get: ({ rbac }, namespace, name, o) => rbac.readNamespacedRoleBinding({ name, namespace }, o),
+    create: ({ rbac }, namespace, body, o) => rbac.createNamespacedRoleBinding({ namespace, body, fieldManager: FIELD_MANAGER }, o),
+    patch: ({ rbac }, namespace, name, body, o) => rbac.patchNamespacedRoleBinding({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+  },
+  Pod: {
+    group: '', version: 'v1', resource: 'pods', namespaced: true,
+    list: ({ core }, namespace, q, o) => (namespace ? core.listNamespacedPod({ namespace, ...q }, o) : core.listPodForAllNamespaces(q, o)),
+    get: ({ core }, namespace, name, o) => core.readNamespacedPod({ name, namespace }, o),
+    patch: ({ core }, namespace, name, body, o) => core.patchNamespacedPod({ name, namespace, body, fieldManager: FIELD_MANAGER }, o),
+  },
+};
 
 /** (group, resource) of each kind, for RBAC checks and messages. */
-export const RESOURCES: Record<Kind, { readonly group: string; readonly resource: string }> = {
-  RedisInstance: { group: API_GROUP, resource: PLURAL },
-  StatefulSet: { group: 'apps', resource: 'statefulsets' },
-  ConfigMap: { group: '', resource: 'configmaps' },
-  Service: { group: '', resource: 'services' },
-  PodDisruptionBudget: { group: 'policy', resource: 'poddisruptionbudgets' },
-  PersistentVolumeClaim: { group: '', resource: 'persistentvolumeclaims' },
-  StorageClass: { group: 'storage.k8s.io', resource: 'storageclasses' },
-  Secret: { group: '', resource: 'secrets' },
-  Lease: { group: 'coordination.k8s.io', resource: 'leases' },
-  Event: { group: '', resource: 'events' },
-  ServiceAccount: { group: '', resource: 'serviceaccounts' },
-  Role: { group: 'rbac.authorization.k8s.io', resource: 'roles' },
-  RoleBinding: { group: 'rbac.authorization.k8s.io', resource: 'rolebindings' },
-  Pod: { group: '', resource: 'pods' },
-};
+export const RESOURCES: { readonly [K in Kind]: { readonly group: string; readonly resource: string } } = Object.fromEntries(
+  Object.entries(KINDS).map(([kind, { group, resource }]) => [kind, { group, resource }]),
+) as { [K in Kind]: { group: string; resource: string } };
 
 export interface DeleteOptions {
   readonly propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
@@ -227,7 +373,18 @@ export interface DeleteOptions {
 /** Requests sent, by verb (each attempt counts). */
 export type RequestCounts = Record<ApiVerb, number>;
 
-type Api = { apps: AppsV1Api; core: CoreV1Api; custom: CustomObjectsApi; policy: PolicyV1Api; storage: StorageV1Api; coordination: CoordinationV1Api; rbac: RbacAuthorizationV1Api };
+/** `namespace/name`: the order the apiserver lists in (etcd's key order). */
+export function objectKey(object: unknown): string {
+  const meta = (object as { metadata?: { namespace?: string; name?: string } } | undefined)?.metadata;
+  return `${meta?.namespace ?? ''}/${meta?.name ?? ''}`;
+}
+
+/** The table's function for a verb (looked up after the RBAC check); a verb the reconciler does not use on a kind is a bug. */
+function row<V extends 'list' | 'get' | 'create' | 'patch' | 'replace' | 'delete'>(kind: Kind, verb: V): NonNullable<KindApi[V]> {
+  const fn = KINDS[kind][verb];
+  if (!fn) throw new Error(`internal: no ${verb} for ${kind}`);
+  return fn as NonNullable<KindApi[V]>;
+}
 
 /**
  * Typed access to the kinds the reconciler uses. Objects go in and come out as plain
@@ -240,6 +397,8 @@ export class KubeClient {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly pageSize: number;
+  private readonly deadline?: Date;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(kubeConfig: KubeConfig, options: ClientOptions = {}) {
@@ -256,6 +415,8 @@ export class KubeClient {
     this.attempts = Math.max(1, options.attempts ?? 4);
     this.backoffMs = options.backoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.pageSize = options.pageSize ?? LIST_PAGE_SIZE;
+    this.deadline = options.deadline;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -271,15 +432,17 @@ export class KubeClient {
 
   /** One call with retries: 429 (Retry-After honoured, capped), 5xx, timeouts, resets. */
   private async call<T>(verb: ApiVerb, kind: Kind, what: string, send: (options: ShapedRequest) => Promise<T>, subresource?: string): Promise<T> {
-    const { group, resource } = RESOURCES[kind];
+    const { group, resource } = KINDS[kind];
     const rbacResource = subresource ? `${resource}/${subresource}` : resource;
     if (!isPermitted(group, rbacResource, verb)) {
       throw new Error(`internal: ${verb} ${rbacResource} is not in RECONCILER_PERMISSIONS; add it there (and so to RBAC) first`);
     }
     for (let attempt = 1; ; attempt++) {
+      const left = this.deadline ? this.deadline.getTime() - Date.now() : Infinity;
+      if (left <= 0) throw new KubeApiError(0, 'DeadlineExceeded', `${what}: not sent, the pass deadline (${this.deadline!.toISOString()}) has passed; the next pass carries on`);
       this.counts[verb] += 1;
       try {
-        return await send(shapeRequest(verb, this.timeoutMs));
+        return await send(shapeRequest(verb, Math.min(this.timeoutMs, left)));
       } catch (raw) {
         const error = toKubeApiError(raw, what);
         if (!isRetryable(error) || attempt >= this.attempts) {
@@ -290,71 +453,56 @@ export class KubeClient {
         }
         const backoff = this.backoffMs * 2 ** (attempt - 1);
         const wait = Math.min(this.maxBackoffMs, error.retryAfterMs !== undefined ? Math.max(error.retryAfterMs, backoff) : backoff);
+        if (this.deadline && Date.now() + wait >= this.deadline.getTime()) {
+          throw new KubeApiError(error.status, error.reason, `${error.message} (after ${attempt} attempts; the pass deadline leaves no time for another)`, error.retryAfterMs);
+        }
         await this.sleep(wait);
       }
     }
   }
 
-  /** One LIST; all namespaces when `namespace` is undefined. */
-  async list<T = any>(kind: Kind, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
-    const { apps, core, custom, policy, storage, rbac } = this.api;
+  /**
+   * A paginated LIST (`limit`/`continue`, LIST_PAGE_SIZE per page), page by page, in the
+   * apiserver's key order (namespace, then name); all namespaces when `namespace` is
+   * undefined. A continue token that expired (410) starts the LIST over, at most
+   * LIST_RESTARTS times, skipping what was already given.
+   */
+  async *pages<T = any>(kind: Kind, namespace: string | undefined, labelSelector?: string): AsyncGenerator<T[]> {
     const where = namespace ? ` in ${namespace}` : '';
-    const what = `list ${RESOURCES[kind].resource}${where}${labelSelector ? ` (${labelSelector})` : ''}`;
-    const q = { labelSelector };
-    const result = await this.call('list', kind, what, async (o): Promise<{ items: any[] }> => {
-      switch (kind) {
-        case 'RedisInstance':
-          return (namespace
-            ? custom.listNamespacedCustomObject({ group: API_GROUP, version: 'v1', plural: PLURAL, namespace, ...q }, o)
-            : custom.listClusterCustomObject({ group: API_GROUP, version: 'v1', plural: PLURAL, ...q }, o)) as Promise<{ items: any[] }>;
-        case 'StatefulSet':
-          return namespace ? apps.listNamespacedStatefulSet({ namespace, ...q }, o) : apps.listStatefulSetForAllNamespaces(q, o);
-        case 'ConfigMap':
-          return namespace ? core.listNamespacedConfigMap({ namespace, ...q }, o) : core.listConfigMapForAllNamespaces(q, o);
-        case 'Service':
-          return namespace ? core.listNamespacedService({ namespace, ...q }, o) : core.listServiceForAllNamespaces(q, o);
-        case 'PodDisruptionBudget':
-          return namespace ? policy.listNamespacedPodDisruptionBudget({ namespace, ...q }, o) : policy.listPodDisruptionBudgetForAllNamespaces(q, o);
-        case 'PersistentVolumeClaim':
-          return namespace ? core.listNamespacedPersistentVolumeClaim({ namespace, ...q }, o) : core.listPersistentVolumeClaimForAllNamespaces(q, o);
-        case 'Secret':
-          if (!namespace) throw new Error('internal: Secrets are only listed per namespace');
-          return core.listNamespacedSecret({ namespace, ...q }, o);
-        case 'StorageClass':
-          return storage.listStorageClass(q, o);
-        case 'ServiceAccount':
-          return namespace ? core.listNamespacedServiceAccount({ namespace, ...q }, o) : core.listServiceAccountForAllNamespaces(q, o);
-        case 'Role':
-          return namespace ? rbac.listNamespacedRole({ namespace, ...q }, o) : rbac.listRoleForAllNamespaces(q, o);
-        case 'RoleBinding':
-          return namespace ? rbac.listNamespacedRoleBinding({ namespace, ...q }, o) : rbac.listRoleBindingForAllNamespaces(q, o);
-        case 'Pod':
-          return namespace ? core.listNamespacedPod({ namespace, ...q }, o) : core.listPodForAllNamespaces(q, o);
-        default:
-          throw new Error(`internal: no list for ${kind}`);
+    const what = `list ${KINDS[kind].resource}${where}${labelSelector ? ` (${labelSelector})` : ''}`;
+    let after: string | undefined;
+    for (let restart = 0; ; restart++) {
+      let token: string | undefined;
+      try {
+        do {
+          const query: ListQuery = { labelSelector, limit: this.pageSize, ...(token ? { _continue: token } : {}) };
+          const page: ListPage = await this.call('list', kind, what, (o) => row(kind, 'list')(this.api, namespace, query, o));
+          token = page.metadata?._continue || page.metadata?.continue || undefined;
+          const items = (page.items ?? []) as T[];
+          const fresh = after === undefined ? items : items.filter((item) => objectKey(item) > after!);
+          if (fresh.length > 0) {
+            after = objectKey(fresh[fresh.length - 1]);
+            yield fresh;
+          }
+        } while (token);
+        return;
+      } catch (error) {
+        if (!(error instanceof KubeApiError && error.expired && token) || restart >= LIST_RESTARTS) throw error;
       }
-    });
-    return (result.items ?? []) as T[];
+    }
+  }
+
+  /** A whole paginated LIST (see pages). */
+  async list<T = any>(kind: Kind, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
+    const items: T[] = [];
+    for await (const page of this.pages<T>(kind, namespace, labelSelector)) items.push(...page);
+    return items;
   }
 
   /** One GET; undefined when it does not exist. */
   async get<T = any>(kind: Kind, namespace: string, name: string): Promise<T | undefined> {
-    const { apps, core, policy, coordination } = this.api;
     try {
-      return await this.call('get', kind, `get ${kind} ${namespace}/${name}`, async (o): Promise<any> => {
-        switch (kind) {
-          case 'StatefulSet': return apps.readNamespacedStatefulSet({ name, namespace }, o);
-          case 'ConfigMap': return core.readNamespacedConfigMap({ name, namespace }, o);
-          case 'Service': return core.readNamespacedService({ name, namespace }, o);
-          case 'PodDisruptionBudget': return policy.readNamespacedPodDisruptionBudget({ name, namespace }, o);
-          case 'Lease': return coordination.readNamespacedLease({ name, namespace }, o);
-          case 'ServiceAccount': return core.readNamespacedServiceAccount({ name, namespace }, o);
-          case 'Role': return this.api.rbac.readNamespacedRole({ name, namespace }, o);
-          case 'RoleBinding': return this.api.rbac.readNamespacedRoleBinding({ name, namespace }, o);
-          case 'Pod': return core.readNamespacedPod({ name, namespace }, o);
-          default: throw new Error(`internal: no get for ${kind}`);
-        }
-      });
+      return await this.call('get', kind, `get ${kind} ${namespace}/${name}`, (o) => row(kind, 'get')(this.api, namespace, name, o));
     } catch (error) {
       if (error instanceof KubeApiError && error.notFound) return undefined;
       throw error;
@@ -362,73 +510,34 @@ export class KubeClient {
   }
 
   async create<T = any>(kind: Kind, namespace: string, body: any): Promise<T> {
-    const { apps, core, policy, coordination } = this.api;
-    return this.call('create', kind, `create ${kind} ${namespace}/${body?.metadata?.name ?? body?.metadata?.generateName ?? ''}`, async (o): Promise<any> => {
-      switch (kind) {
-        case 'StatefulSet': return apps.createNamespacedStatefulSet({ namespace, body, fieldManager }, o);
-        case 'ConfigMap': return core.createNamespacedConfigMap({ namespace, body, fieldManager }, o);
-        case 'Service': return core.createNamespacedService({ namespace, body, fieldManager }, o);
-        case 'PodDisruptionBudget': return policy.createNamespacedPodDisruptionBudget({ namespace, body, fieldManager }, o);
-        case 'Event': return core.createNamespacedEvent({ namespace, body, fieldManager }, o);
-        case 'Lease': return coordination.createNamespacedLease({ namespace, body, fieldManager }, o);
-        case 'ServiceAccount': return core.createNamespacedServiceAccount({ namespace, body, fieldManager }, o);
-        case 'Role': return this.api.rbac.createNamespacedRole({ namespace, body, fieldManager }, o);
-        case 'RoleBinding': return this.api.rbac.createNamespacedRoleBinding({ namespace, body, fieldManager }, o);
-        default: throw new Error(`internal: no create for ${kind}`);
-      }
-    });
+    return this.call('create', kind, `create ${kind} ${namespace}/${body?.metadata?.name ?? body?.metadata?.generateName ?? ''}`, (o) => row(kind, 'create')(this.api, namespace, body, o));
   }
 
   /** A JSON merge patch (RFC 7386). */
   async patch<T = any>(kind: Kind, namespace: string, name: string, body: object): Promise<T> {
-    const { apps, core, policy } = this.api;
-    return this.call('patch', kind, `patch ${kind} ${namespace}/${name}`, async (o): Promise<any> => {
-      switch (kind) {
-        case 'StatefulSet': return apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager }, o);
-        case 'ConfigMap': return core.patchNamespacedConfigMap({ name, namespace, body, fieldManager }, o);
-        case 'Service': return core.patchNamespacedService({ name, namespace, body, fieldManager }, o);
-        case 'PodDisruptionBudget': return policy.patchNamespacedPodDisruptionBudget({ name, namespace, body, fieldManager }, o);
-        case 'PersistentVolumeClaim': return core.patchNamespacedPersistentVolumeClaim({ name, namespace, body, fieldManager }, o);
-        case 'Role': return this.api.rbac.patchNamespacedRole({ name, namespace, body, fieldManager }, o);
-        case 'RoleBinding': return this.api.rbac.patchNamespacedRoleBinding({ name, namespace, body, fieldManager }, o);
-        case 'ServiceAccount': return core.patchNamespacedServiceAccount({ name, namespace, body, fieldManager }, o);
-        case 'Pod': return core.patchNamespacedPod({ name, namespace, body, fieldManager }, o);
-        default: throw new Error(`internal: no patch for ${kind}`);
-      }
-    });
+    return this.call('patch', kind, `patch ${kind} ${namespace}/${name}`, (o) => row(kind, 'patch')(this.api, namespace, name, body, o));
   }
 
   /** Merge-patch a RedisInstance's status through the /status subresource; the body carries only `status`. */
   async patchStatus(namespace: string, name: string, status: object): Promise<any> {
     return this.call('patch', 'RedisInstance', `patch RedisInstance ${namespace}/${name} status`, (o) => this.api.custom.patchNamespacedCustomObjectStatus({
-      group: API_GROUP, version: 'v1', plural: PLURAL, namespace, name, body: { status }, fieldManager,
+      ...CUSTOM, namespace, name, body: { status }, fieldManager: FIELD_MANAGER,
     }, o), 'status');
   }
 
   /** A PUT (the Lease, with its resourceVersion, so a concurrent writer gets 409). */
   async replace<T = any>(kind: Kind, namespace: string, name: string, body: any): Promise<T> {
-    return this.call('update', kind, `update ${kind} ${namespace}/${name}`, async (o): Promise<any> => {
-      if (kind === 'Lease') return this.api.coordination.replaceNamespacedLease({ name, namespace, body, fieldManager }, o);
-      throw new Error(`internal: no update for ${kind}`);
-    });
+    return this.call('update', kind, `update ${kind} ${namespace}/${name}`, (o) => row(kind, 'replace')(this.api, namespace, name, body, o));
   }
 
   /** DELETE; a 404 is success (it is gone either way). */
   async delete(kind: Kind, namespace: string, name: string, options: DeleteOptions = {}): Promise<void> {
-    const { apps, core, policy } = this.api;
     const body = {
       ...(options.propagationPolicy ? { propagationPolicy: options.propagationPolicy } : {}),
       ...(options.uid ? { preconditions: { uid: options.uid } } : {}),
     };
     try {
-      await this.call('delete', kind, `delete ${kind} ${namespace}/${name}`, async (o): Promise<any> => {
-        switch (kind) {
-          case 'StatefulSet': return apps.deleteNamespacedStatefulSet({ name, namespace, body }, o);
-          case 'Service': return core.deleteNamespacedService({ name, namespace, body }, o);
-          case 'PodDisruptionBudget': return policy.deleteNamespacedPodDisruptionBudget({ name, namespace, body }, o);
-          default: throw new Error(`internal: no delete for ${kind}`);
-        }
-      });
+      await this.call('delete', kind, `delete ${kind} ${namespace}/${name}`, (o) => row(kind, 'delete')(this.api, namespace, name, body, o));
     } catch (error) {
       if (error instanceof KubeApiError && error.notFound) return;
       throw error;

@@ -79,7 +79,7 @@ export class Lease {
         return { acquired: true, lease: new Lease(client, { ...options, durationSeconds: duration }, lease, at) };
       } catch (error) {
         // Someone else wrote it between our read and our write: read again and decide again.
-        if (error instanceof KubeApiError && error.status === 409) continue;
+        if (error instanceof KubeApiError && (error.conflict || error.alreadyExists)) continue;
         throw error;
       }
     }
@@ -110,7 +110,7 @@ export class Lease {
       });
       this.renewedAt = now;
     } catch (error) {
-      if (error instanceof KubeApiError && error.status === 409) {
+      if (error instanceof KubeApiError && error.conflict) {
         throw new Error(`lost the Lease ${this.options.namespace}/${this.options.name} to another run; stopping`);
       }
       throw error;

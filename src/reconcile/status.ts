@@ -1,6 +1,6 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { failoverModeOf, type Condition, type RedisInstanceObject, type RedisInstanceStatus, type RedisPhase } from '../api/types';
-import { validateRedisInstance, type ValidationIssue } from '../api/validate';
+import type { Condition, RedisInstanceObject, RedisInstanceStatus, RedisPhase, ResolvedRedisInstance } from '../api/types';
+import type { ValidationIssue } from '../api/validate';
 import { primaryStatus } from './roles';
 import type { Plan } from './plan';
 import { canonicalJson } from '../render/instance';
@@ -50,6 +50,8 @@ export interface StatusInput {
   readonly warnings?: readonly StatusWarning[];
   /** The instance's pods (failover instances: status.primary and PrimaryAvailable come from their role labels). */
   readonly pods?: readonly V1Pod[];
+  /** The validated instance, when its spec is valid (failover settings for PrimaryAvailable). */
+  readonly resolved?: ResolvedRedisInstance;
   /** The change waits for something first (the primary to move before a scale-down): Updating, with this message. */
   readonly waiting?: string;
   readonly now: Date;
@@ -155,8 +157,7 @@ export function desiredStatus(input: StatusInput): RedisInstanceStatus {
   }
 
   // Failover instances: who is the primary, from the role labels (never from Redis).
-  const resolved = issues.length === 0 && !instance.metadata.deletionTimestamp && failoverModeOf(instance.spec) === 'sentinel'
-    ? validateRedisInstance(instance, { origin: 'cluster' }).instance : undefined;
+  const resolved = issues.length === 0 && !instance.metadata.deletionTimestamp ? input.resolved : undefined;
   const roles = resolved?.spec.failover ? primaryStatus(resolved, input.pods ?? []) : undefined;
   const drafts = roles ? [ready, progressing, degraded, roles.condition] : [ready, progressing, degraded];
   const conditions = drafts.map((draft) => condition(draft, instance.status?.conditions, generation, now));

@@ -1,40 +1,98 @@
 /**
- * Reconciler scale bench, against the test API server: N RedisInstances already in sync,
- * then one pass of the real bin as its own process (start-up included), then a pass where
- * 10% of the instances have a new image. Prints requests by verb, wall time, and the
- * reconciler process's CPU time and peak RSS. Figures only; the tests assert behaviour.
- * The test API server runs in this process and is single-threaded: in the acting pass its
- * write path (a garbage-collector sweep over every object after each write) dominates the
- * wall time, which is why the reconciler's own CPU time is printed too.
+ * Reconciler bench, on the bin compiled by `npm run build` (lib/, what the image runs):
+ * - cold start: `reconcile` against an empty cluster beside `node -e 0` and a bare
+ *   `require('@kubernetes/client-node')`, interleaved, median of several runs;
+ * - scale: a fleet of N RedisInstances (mixed 1/2/3 replicas) already in sync, one pass of
+ *   the bin as its own process, then a pass where 10% have a new image. Requests by verb,
+ *   writes, wall time, the reconciler's CPU and peak RSS (from its own -v line), and the
+ *   test API server's CPU apart (it runs in this process, the reconciler in another).
+ * Figures only; the tests assert behaviour.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION, KIND } from '../../src/api/types';
-import { KubeClient, loadKubeConfig } from '../../src/reconcile/kube';
+import { DEFAULT_RECONCILER_RESOURCES, reconcilerNodeOptions } from '../../src/constructs/reconciler';
+import { desiredFor } from '../../src/reconcile/desired';
+import { KubeClient, LIST_PAGE_SIZE, loadKubeConfig } from '../../src/reconcile/kube';
 import { runPass } from '../../src/reconcile/run';
 import { startTestApiServer, type TestApiServer } from '../support/apiserver';
 
 const ROOT = join(__dirname, '..', '..');
-/** The bin compiled as `npm run build` does (the image runs compiled JS), under .bench/. */
-const LIB = join(ROOT, '.bench', 'reconcile-lib');
+const BIN = join(ROOT, 'lib', 'src', 'cli', 'bin.js');
 
-function compile(): string {
-  rmSync(LIB, { recursive: true, force: true });
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', LIB], { cwd: ROOT, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
-  copyFileSync(join(ROOT, 'src', 'api', 'redisinstance.crd.yaml'), join(LIB, 'src', 'api', 'redisinstance.crd.yaml'));
-  return join(LIB, 'src', 'cli', 'bin.js');
+function build(): void {
+  const npm = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (npm.status !== 0) throw new Error(`npm run build failed: ${npm.stdout}${npm.stderr}`);
+}
+
+interface Child { status: number | null; stdout: string; stderr: string; wallSeconds: number }
+
+/** A child process, asynchronously (the test API server lives in this one and must answer). */
+function runChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child> {
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr, wallSeconds: Number(process.hrtime.bigint() - started) / 1e9 })));
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+export interface ColdStart { nodeSeconds: number; clientNodeSeconds: number; reconcileSeconds: number; goalSeconds: number }
+
+/** Cold start of `reconcile -A` against an empty cluster, beside node itself and client-node's import. */
+export async function benchColdStart(runs = 9): Promise<ColdStart> {
+  const server = await startTestApiServer();
+  const dir = mkdtempSync(join(tmpdir(), 'redis-gitops-bench-'));
+  try {
+    const kubeconfig = server.writeKubeconfig(dir);
+    const subjects: Record<string, string[]> = {
+      node: ['-e', '0'],
+      clientNode: ['-e', "require('@kubernetes/client-node')"],
+      reconcile: [BIN, 'reconcile', '-A', '--kubeconfig', kubeconfig],
+    };
+    const times: Record<string, number[]> = { node: [], clientNode: [], reconcile: [] };
+    for (let i = 0; i < runs; i++) {
+      for (const [name, args] of Object.entries(subjects)) {
+        const child = await runChild(args);
+        if (child.status !== 0) throw new Error(`${name} exited ${child.status}: ${child.stderr}`);
+        times[name].push(child.wallSeconds);
+      }
+    }
+    const nodeSeconds = median(times.node);
+    const clientNodeSeconds = median(times.clientNode);
+    const reconcileSeconds = median(times.reconcile);
+    // The goal: 1.5 × node's own start plus what importing client-node costs.
+    const goalSeconds = 1.5 * nodeSeconds + (clientNodeSeconds - nodeSeconds);
+    console.log(`cold start, median of ${runs} (wall):`);
+    console.log(`  node -e 0                                      ${(nodeSeconds * 1000).toFixed(0).padStart(5)} ms`);
+    console.log(`  node -e "require('@kubernetes/client-node')"   ${(clientNodeSeconds * 1000).toFixed(0).padStart(5)} ms`);
+    console.log(`  redis-gitops reconcile -A (empty cluster)      ${(reconcileSeconds * 1000).toFixed(0).padStart(5)} ms`
+      + `  (goal ≤ 1.5 × node + client-node import = ${(goalSeconds * 1000).toFixed(0)} ms: ${reconcileSeconds <= goalSeconds ? 'met' : 'NOT met'})`);
+    return { nodeSeconds, clientNodeSeconds, reconcileSeconds, goalSeconds };
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface PassFigures {
   readonly requests: Record<string, number>;
   readonly total: number;
+  readonly lists: number;
   readonly writes: number;
   readonly wallSeconds: number;
-  /** CPU time of the reconciler process (user + system). */
+  /** CPU time of the reconciler process (user + system), from its -v line. */
   readonly cpuSeconds: number;
+  /** CPU time of the test API server (this process) during the pass. */
+  readonly serverCpuSeconds: number;
   readonly peakRssMiB: number;
   readonly acted: number;
 }
@@ -45,57 +103,76 @@ export interface ReconcileBenchFigures {
   readonly tenPercent: PassFigures;
 }
 
-function fleet(server: TestApiServer, count: number): void {
+const namespaceOf = (i: number, count: number) => `team-${i % Math.max(1, Math.round(count / 100))}`;
+
+/**
+ * The fleet, in sync: each RedisInstance and what the reconciler would create for it are
+ * written into the store directly (the same desiredFor), the StatefulSet controller
+ * settles, then one in-process pass writes the statuses. Going through HTTP for 60,000
+ * creates would only measure the setup.
+ */
+async function fleetInSync(server: TestApiServer, kubeconfig: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    server.create({
+    const instance = server.create({
       apiVersion: API_VERSION,
       kind: KIND,
-      metadata: { name: `redis-${i}`, namespace: `team-${i % 20}` },
+      metadata: { name: `redis-${i}`, namespace: namespaceOf(i, count) },
       spec: {
         image: 'redis:7.2.4-alpine',
-        replicas: i % 3 === 0 ? 3 : 1,
+        replicas: 1 + (i % 3),
         resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } },
         storage: { size: `${1 + (i % 5)}Gi` },
         config: { 'maxmemory-policy': 'allkeys-lru', hz: String(10 + (i % 10)) },
       },
     });
+    const desired = desiredFor(instance);
+    if (!desired.ok) throw new Error(`bench fleet: ${JSON.stringify(desired.issues)}`);
+    const o = desired.objects;
+    for (const child of [o.configMap, o.service, o.primaryService, o.podDisruptionBudget, o.statefulSet]) if (child) server.create(child);
   }
+  server.settle(1000);
+  const client = new KubeClient(loadKubeConfig({ kubeconfig }).kubeConfig);
+  const first = await runPass({ client, leaseNamespace: 'redis-gitops', concurrency: 32 });
+  const failed = first.instances.find((r) => r.error || r.action !== 'none');
+  if (failed) throw new Error(`bench fleet not in sync: ${JSON.stringify(failed)}`);
 }
 
-/** One `redis-gitops reconcile -A -o json -v` as a separate process (async: the server lives in this one). */
-async function reconcileProcess(server: TestApiServer, kubeconfig: string, bin: string): Promise<PassFigures> {
+/** The V8 flags the CronJob sets (NODE_OPTIONS), so the pass is measured as it runs there. */
+const CRONJOB_NODE_OPTIONS = reconcilerNodeOptions(DEFAULT_RECONCILER_RESOURCES) ?? '';
+
+/** One `redis-gitops reconcile -A -o json -v` of the compiled bin as its own process. */
+async function reconcileProcess(server: TestApiServer, kubeconfig: string): Promise<PassFigures> {
   server.resetRequestLog();
-  const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [bin, 'reconcile', '-A', '-o', 'json', '-v', '--kubeconfig', kubeconfig], {
-    cwd: ROOT,
-    env: { ...process.env, POD_NAMESPACE: 'redis-gitops' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (status !== 0) throw new Error(`reconcile exited ${status}: ${stderr}`);
+  const cpu = process.cpuUsage();
+  const child = await runChild([BIN, 'reconcile', '-A', '-o', 'json', '-v', '--kubeconfig', kubeconfig], { POD_NAMESPACE: 'redis-gitops', NODE_OPTIONS: CRONJOB_NODE_OPTIONS });
+  const serverCpu = process.cpuUsage(cpu);
+  if (child.status !== 0) throw new Error(`reconcile exited ${child.status}: ${child.stderr}`);
   const requests: Record<string, number> = {};
   for (const r of server.requests) requests[r.method] = (requests[r.method] ?? 0) + 1;
-  const total = server.requests.length;
-  const writes = server.requests.filter((r) => r.method !== 'GET').length;
-  const peakRssMiB = Number(/peak RSS (\d+) MiB/.exec(stderr)?.[1] ?? NaN);
-  const cpuSeconds = Number(/CPU (\d+) ms/.exec(stderr)?.[1] ?? NaN) / 1000;
-  const acted = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.action !== 'none').length;
-  return { requests, total, writes, wallSeconds, cpuSeconds, peakRssMiB, acted };
+  const lists = server.requests.filter((r) => r.method === 'GET' && /(^|&)limit=/.test(r.query)).length;
+  return {
+    requests,
+    total: server.requests.length,
+    lists,
+    writes: server.requests.filter((r) => r.method !== 'GET').length,
+    wallSeconds: child.wallSeconds,
+    cpuSeconds: Number(/CPU (\d+) ms/.exec(child.stderr)?.[1] ?? NaN) / 1000,
+    serverCpuSeconds: (serverCpu.user + serverCpu.system) / 1e6,
+    peakRssMiB: Number(/peak RSS (\d+) MiB/.exec(child.stderr)?.[1] ?? NaN),
+    acted: child.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.action !== 'none').length,
+  };
 }
 
 function show(label: string, f: PassFigures): string {
   const verbs = Object.entries(f.requests).sort().map(([m, n]) => `${m} ${n}`).join(', ');
-  return `  ${label.padEnd(22)} ${String(f.total).padStart(6)} requests (${verbs}); ${f.writes} writes; ${f.acted} acted; ${f.wallSeconds.toFixed(2)} s wall, ${f.cpuSeconds.toFixed(2)} s CPU; peak RSS ${f.peakRssMiB} MiB`;
+  return `  ${label.padEnd(14)} ${String(f.total).padStart(5)} requests (${verbs}; ${f.lists} LIST pages); ${f.writes} writes; ${f.acted} acted; `
+    + `${f.wallSeconds.toFixed(2)} s wall; reconciler ${f.cpuSeconds.toFixed(2)} s CPU, peak RSS ${f.peakRssMiB} MiB; test API server ${f.serverCpuSeconds.toFixed(2)} s CPU`;
 }
 
-export async function benchReconcile(counts: readonly number[] = [100, 1000]): Promise<ReconcileBenchFigures[]> {
+export async function benchReconcileScale(counts: readonly number[] = [1000, 10_000]): Promise<ReconcileBenchFigures[]> {
   const results: ReconcileBenchFigures[] = [];
-  console.log('reconcile: one pass of the compiled bin as its own process (node start-up included) against the test API server');
-  const bin = compile();
+  console.log(`reconcile passes: the compiled bin as its own process (node start-up included; NODE_OPTIONS as the CronJob: ${CRONJOB_NODE_OPTIONS}), `
+    + `test API server in the bench process, LIST pages of ${LIST_PAGE_SIZE}`);
   for (const count of counts) {
     const server = await startTestApiServer({ autoReadyPods: true });
     const dir = mkdtempSync(join(tmpdir(), 'redis-gitops-bench-'));
@@ -105,20 +182,15 @@ export async function benchReconcile(counts: readonly number[] = [100, 1000]): P
         metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }, provisioner: 'bench',
       });
       const kubeconfig = server.writeKubeconfig(dir);
-      fleet(server, count);
-      // Bring the fleet in sync in-process: create everything, let the controller run, write Running.
-      const client = new KubeClient(loadKubeConfig({ kubeconfig }).kubeConfig);
-      await runPass({ client, leaseNamespace: 'redis-gitops', concurrency: 32 });
-      server.settle(1000);
-      await runPass({ client, leaseNamespace: 'redis-gitops', concurrency: 32 });
-
-      const inSync = await reconcileProcess(server, kubeconfig, bin);
+      const setup = Date.now();
+      await fleetInSync(server, kubeconfig, count);
+      const inSync = await reconcileProcess(server, kubeconfig);
       for (let i = 0; i < count; i += 10) {
-        const ri = server.get({ apiVersion: API_VERSION, kind: KIND, namespace: `team-${i % 20}`, name: `redis-${i}` });
+        const ri = server.get({ apiVersion: API_VERSION, kind: KIND, namespace: namespaceOf(i, count), name: `redis-${i}` });
         server.update({ ...ri, spec: { ...ri.spec, image: 'redis:7.4.1-alpine' } });
       }
-      const tenPercent = await reconcileProcess(server, kubeconfig, bin);
-      console.log(`${count} instances`);
+      const tenPercent = await reconcileProcess(server, kubeconfig);
+      console.log(`${count} instances over ${Math.max(1, Math.round(count / 100))} namespaces (setup ${((Date.now() - setup) / 1000).toFixed(0)} s)`);
       console.log(show('in sync', inSync));
       console.log(show('10% new image', tenPercent));
       results.push({ instances: count, inSync, tenPercent });
@@ -127,12 +199,19 @@ export async function benchReconcile(counts: readonly number[] = [100, 1000]): P
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  rmSync(LIB, { recursive: true, force: true });
   return results;
 }
 
+export async function benchReconcile(counts?: readonly number[]): Promise<void> {
+  build();
+  await benchColdStart();
+  console.log('');
+  await benchReconcileScale(counts);
+}
+
 if (require.main === module) {
-  benchReconcile().catch((error) => {
+  const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  benchReconcile(counts.length > 0 ? counts : undefined).catch((error) => {
     console.error(error);
     process.exitCode = 1;
   });

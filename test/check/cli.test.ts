@@ -5,7 +5,6 @@ import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { synthesizeToDirectory } from '../../src/synth';
 import { run } from '../../src/cli/main';
-import '../../src/cli/commands';
 import { captureIO } from '../support/cli';
 
 const ROOT = join(__dirname, '..', '..');

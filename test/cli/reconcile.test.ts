@@ -2,7 +2,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '../../src/cli/commands';
 import { run } from '../../src/cli/main';
 import { captureIO } from '../support/cli';
 import { FAST, startHarness, type Harness } from '../reconcile/harness';
@@ -33,7 +32,23 @@ describe('usage errors exit 2 with one line on stderr', () => {
     ['-n with -A', ['plan', '-n', 'web', '-A'], /^error: use either -n\/--namespace or -A\/--all-namespaces, not both$/],
     ['a missing kubeconfig', ['plan', '--kubeconfig', '/nonexistent/kubeconfig'], /^error: kubeconfig \/nonexistent\/kubeconfig does not exist$/],
     ['an unknown context', ['plan', '--context', 'nope'], /^error: context "nope" is not in .* \(contexts: test\)$/],
-    ['a bad --request-timeout', ['plan', '--request-timeout', 'soon'], /--request-timeout must be a whole number, got "soon"/],
+    ['a bad --request-timeout', ['plan', '--request-timeout', 'soon'],
+      /^error: option '--request-timeout <ms>' argument 'soon' is invalid\. --request-timeout must be a whole number from 1 to 600000, got "soon"\n$/],
+    ['--request-timeout 0 (it used to become 10 s)', ['plan', '--request-timeout', '0'],
+      /^error: option '--request-timeout <ms>' argument '0' is invalid\. --request-timeout must be a whole number from 1 to 600000, got "0"\n$/],
+    ['--request-timeout past 10 minutes (Node\'s timer would refuse it)', ['reconcile', '--request-timeout', '99999999999'],
+      /^error: option '--request-timeout <ms>' argument '99999999999' is invalid\. --request-timeout must be a whole number from 1 to 600000, got "99999999999"\n$/],
+    ['--retries above the cap', ['reconcile', '--retries', '100000', '--retry-backoff', '0'],
+      /^error: option '--retries <n>' argument '100000' is invalid\. --retries must be a whole number from 1 to 10, got "100000"\n$/],
+    ['--retries 0', ['reconcile', '--retries', '0'], /^error: option '--retries <n>' argument '0' is invalid\. --retries must be a whole number from 1 to 10, got "0"\n$/],
+    ['a fractional --retry-backoff', ['reconcile', '--retry-backoff', '1.5'],
+      /^error: option '--retry-backoff <ms>' argument '1\.5' is invalid\. --retry-backoff must be a whole number from 0 to 60000, got "1\.5"\n$/],
+    ['--pass-timeout above an hour', ['reconcile', '--pass-timeout', '3601'],
+      /^error: option '--pass-timeout <s>' argument '3601' is invalid\. --pass-timeout must be a whole number from 1 to 3600, got "3601"\n$/],
+    ['a namespace that is not a DNS-1123 label', ['plan', '-n', 'Bad NS!'],
+      /^error: option '-n, --namespace <namespace>' argument 'Bad NS!' is invalid\. -n\/--namespace "Bad NS!" is not a valid namespace name: at most 63 characters, lowercase letters, digits and '-', starting and ending with a letter or digit\n$/],
+    ['a namespace longer than 63 characters', ['plan', '-n', 'a'.repeat(64)], /^error: option '-n, --namespace <namespace>' argument 'a{64}' is invalid\. /],
+    ['a bad --lease-namespace', ['reconcile', '--lease-namespace', 'Ops'], /^error: option '--lease-namespace <namespace>' argument 'Ops' is invalid\. --lease-namespace "Ops" is not a valid namespace name: /],
   ];
   for (const [name, args, message] of cases) {
     it(name, async () => {
@@ -43,6 +58,7 @@ describe('usage errors exit 2 with one line on stderr', () => {
       expect(io.err.join('')).toMatch(message);
       expect(io.out).toEqual([]);
       expect(nonGet()).toEqual([]);
+      expect(h.server.requests).toEqual([]);
     });
   }
 
@@ -50,6 +66,30 @@ describe('usage errors exit 2 with one line on stderr', () => {
     const io = captureIO({ HOME: mkdtempSync(join(tmpdir(), 'home-')) });
     expect(await run(['plan'], io)).toBe(2);
     expect(io.err).toEqual(['error: no kubeconfig: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod']);
+  });
+
+  it('an empty kubeconfig file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kc-')), 'config');
+    writeFileSync(file, '\n');
+    const io = captureIO();
+    expect(await run(['plan', '--kubeconfig', file], io)).toBe(2);
+    expect(io.err).toEqual([`error: kubeconfig ${file} is empty`]);
+  });
+
+  it('a current-context that names a missing context', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kc-')), 'config');
+    writeFileSync(file, h.server.kubeconfigYaml().replace(/current-context: .*/, 'current-context: gone'));
+    const io = captureIO();
+    expect(await run(['plan', '--kubeconfig', file], io)).toBe(2);
+    expect(io.err).toEqual([`error: current-context "gone" of ${file} names a context that is not in it (contexts: test); pass --context`]);
+  });
+
+  it('a kubeconfig without current-context', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kc-')), 'config');
+    writeFileSync(file, h.server.kubeconfigYaml().replace(/current-context: .*/, ''));
+    const io = captureIO();
+    expect(await run(['plan', '--kubeconfig', file], io)).toBe(2);
+    expect(io.err).toEqual([`error: ${file} sets no current-context; pass --context (contexts: test)`]);
   });
 
   it('a kubeconfig that is not one', async () => {
@@ -152,6 +192,18 @@ describe('reconcile', () => {
     expect([counts[3], counts[4], counts[5], counts[6]]).toEqual([seen('POST'), seen('PUT'), seen('PATCH'), seen('DELETE')]);
     const last = h.server.requests[h.server.requests.length - 1];
     expect(`${last.method} ${last.path}`).toBe('PUT /apis/coordination.k8s.io/v1/namespaces/default/leases/redis-gitops-reconciler'); // the release
+  });
+
+  it('--pass-timeout bounds the pass, retries included: no request after it', async () => {
+    h.server.injectFault({ method: 'GET', pathIncludes: '/redisinstances', count: 100, kind: 'timeout' });
+    // Without the deadline: 10 attempts of 300 ms each.
+    const { code, err } = await h.cli(['reconcile', '-A', '--retries', '10', '--pass-timeout', '1']);
+    h.server.clearFaults();
+    expect(code).toBe(1);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^error: list redisinstances: (not sent, the pass deadline \(\S+\) has passed; the next pass carries on|no answer \(timed out\) \(after [1-4] attempts; the pass deadline leaves no time for another\))$/);
+    expect(h.server.requests.length).toBeLessThanOrEqual(4);
+    expect(h.server.requests.length).toBeGreaterThanOrEqual(3);
   });
 
   it('is listed in --help with plan', async () => {

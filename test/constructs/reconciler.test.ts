@@ -46,7 +46,7 @@ describe('RedisReconciler construct', () => {
     expect(container.args).toEqual(['reconcile', '-A', '-o', 'json']);
     expect(container.env).toEqual([
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-      { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=288 --max-semi-space-size=2' },
     ]);
     expect(pod.serviceAccountName).toBe('redis-gitops-reconciler');
   });
@@ -62,8 +62,8 @@ describe('RedisReconciler construct', () => {
   });
 
   it('sizes the container from the bench figures', () => {
-    expect(synth().container.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } });
-    expect(DEFAULT_RECONCILER_RESOURCES.limits!.memory).toBe('512Mi');
+    expect(synth().container.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '384Mi' } });
+    expect(DEFAULT_RECONCILER_RESOURCES.limits!.memory).toBe('384Mi');
   });
 
   describe('RBAC: exactly the calls the reconciler makes, no wildcards', () => {
@@ -118,6 +118,7 @@ describe('RedisReconciler construct', () => {
       expect(cronJob.metadata.name).toBe('rg');
       expect(cronJob.spec.schedule).toBe('0 * * * *');
       expect(cronJob.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(600);
+      expect(container.args).toEqual(['reconcile', '-A', '-o', 'json', '--pass-timeout', '560']);
       expect(container.image).toBe('registry.local/rg:dev');
       expect(container.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' } });
       expect(container.env.map((e: any) => e.name)).toEqual(['POD_NAMESPACE']);

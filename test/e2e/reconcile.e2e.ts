@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import '../../src/cli/commands';
 import { run } from '../../src/cli/main';
 import { redisInstanceCrd } from '../../src/api/crd';
 import { API_GROUP, API_VERSION, KIND, PLURAL } from '../../src/api/types';

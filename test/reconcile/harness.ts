@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '../../src/cli/commands';
 import { run } from '../../src/cli/main';
 import { API_VERSION, KIND, type RedisInstanceSpec } from '../../src/api/types';
 import { startTestApiServer, type TestApiServer } from '../support/apiserver';

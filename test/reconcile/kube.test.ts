@@ -3,7 +3,7 @@ import { ApiException, PatchStrategy, RequestContext } from '@kubernetes/client-
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeApiError, KubeClient, KubeConfigError, RESOURCES, isRetryable, loadKubeConfig, shapeRequest, toKubeApiError } from '../../src/reconcile/kube';
+import { KubeApiError, KubeClient, KubeConfigError, LIST_PAGE_SIZE, LIST_RESTARTS, RESOURCES, isRetryable, loadKubeConfig, shapeRequest, toKubeApiError } from '../../src/reconcile/kube';
 import { RECONCILER_PERMISSIONS, isPermitted } from '../../src/reconcile/permissions';
 import { startTestApiServer, type TestApiServer } from '../support/apiserver';
 
@@ -109,6 +109,79 @@ describe('KubeClient against the test API server', () => {
     expect(error).toBeInstanceOf(KubeApiError);
     expect(error.status).toBe(422);
     expect(c.counts.create).toBe(1);
+  });
+});
+
+describe('paginated LISTs', () => {
+  let server: TestApiServer;
+  let kubeconfig: string;
+  beforeAll(async () => {
+    server = await startTestApiServer();
+    kubeconfig = server.writeKubeconfig(mkdtempSync(join(tmpdir(), 'kube-test-')));
+    for (const name of ['a', 'b', 'c', 'd', 'e']) server.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'paged', labels: { app: 'x' } } });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+  const client = (options = {}) => new KubeClient(loadKubeConfig({ kubeconfig }).kubeConfig, { timeoutMs: 300, backoffMs: 1, pageSize: 2, ...options });
+  const lists = () => server.requests.map((r) => new URLSearchParams(r.query)).map((q) => [q.get('limit'), q.has('continue') ? 'continue' : '-']);
+
+  it('sends limit and follows continue until the last page', async () => {
+    server.resetRequestLog();
+    const c = client();
+    const items = await c.list('ConfigMap', 'paged', 'app=x');
+    expect(items.map((i) => i.metadata.name)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(lists()).toEqual([['2', '-'], ['2', 'continue'], ['2', 'continue']]);
+    expect(new URLSearchParams(server.requests[1].query).get('labelSelector')).toBe('app=x');
+    expect(c.counts.list).toBe(3);
+  });
+
+  it('pages of LIST_PAGE_SIZE by default', async () => {
+    server.resetRequestLog();
+    await new KubeClient(loadKubeConfig({ kubeconfig }).kubeConfig).list('ConfigMap', 'paged');
+    expect(LIST_PAGE_SIZE).toBe(500);
+    expect(lists()).toEqual([['500', '-']]);
+  });
+
+  it('starts the LIST over when a continue token expired (410), and gives the items once', async () => {
+    server.resetRequestLog();
+    server.injectFault({ method: 'GET', queryIncludes: 'continue=', count: 1, kind: 410 });
+    const items = await client().list('ConfigMap', 'paged');
+    expect(items.map((i) => i.metadata.name)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(lists()).toEqual([['2', '-'], ['2', 'continue'], ['2', '-'], ['2', 'continue'], ['2', 'continue']]);
+  });
+
+  it('gives up after LIST_RESTARTS restarts', async () => {
+    server.resetRequestLog();
+    server.injectFault({ method: 'GET', queryIncludes: 'continue=', count: 100, kind: 410 });
+    const error = await client().list('ConfigMap', 'paged').catch((e) => e);
+    server.clearFaults();
+    expect(error).toBeInstanceOf(KubeApiError);
+    expect(error).toMatchObject({ status: 410, reason: 'Expired', expired: true });
+    expect(error.message).toMatch(/^list configmaps in paged: 410 Expired: The provided continue parameter is too old/);
+    expect(LIST_RESTARTS).toBe(3);
+    expect(server.requests).toHaveLength(2 * (LIST_RESTARTS + 1));
+  });
+
+  it('a 410 on the first page is not a stale token: no restart', async () => {
+    server.resetRequestLog();
+    server.injectFault({ method: 'GET', count: 1, kind: 410 });
+    await expect(client().list('ConfigMap', 'paged')).rejects.toMatchObject({ status: 410 });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('sends nothing after the pass deadline, and waits no backoff past it', async () => {
+    server.resetRequestLog();
+    const late = client({ deadline: new Date(Date.now() - 1) });
+    await expect(late.list('ConfigMap', 'paged')).rejects.toThrow(/^list configmaps in paged: not sent, the pass deadline \(.*\) has passed; the next pass carries on$/);
+    expect(server.requests).toHaveLength(0);
+    server.injectFault({ method: 'GET', count: 1, kind: 503 });
+    const sleeps: number[] = [];
+    const soon = client({ deadline: new Date(Date.now() + 5_000), backoffMs: 10_000, maxBackoffMs: 10_000, sleep: async (ms: number) => { sleeps.push(ms); } });
+    await expect(soon.list('ConfigMap', 'paged')).rejects.toMatchObject({
+      status: 503, message: 'list configmaps in paged: 503 ServiceUnavailable: the server is currently unable to handle the request (after 1 attempts; the pass deadline leaves no time for another)',
+    });
+    expect(sleeps).toEqual([]);
   });
 });
 

@@ -167,6 +167,14 @@ export function forbidden(rt: ResourceType, name: string, err: string): ApiError
   );
 }
 
+/** 410 Expired: a LIST's continue token names a revision older than the last compaction. */
+export function expired(): ApiError {
+  return new ApiError(410, statusBody(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. '
+    + 'You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. '
+    + 'Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time '
+    + 'the first chunk was returned and now may show up in the list.'));
+}
+
 export function badRequest(message: string): ApiError {
   return new ApiError(400, statusBody(400, 'BadRequest', message));
 }

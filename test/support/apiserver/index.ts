@@ -15,7 +15,8 @@
  *   rbac.authorization.k8s.io/v1 roles, rolebindings, clusterroles, clusterrolebindings;
  *   redis.github.com/v1 redisinstances (more via `registerCustomResource`).
  * - GET (single, list at namespace scope and cluster-wide with labelSelector, fieldSelector,
- *   limit/continue), POST, PUT, PATCH, DELETE (single and collection), `/status` subresources,
+ *   limit/continue: pages in key order, `remainingItemCount`, 410 Expired on a token older than
+ *   the last `compact()`), POST, PUT, PATCH, DELETE (single and collection), `/status` subresources,
  *   discovery (`/api`, `/apis`, `/api/v1`, `/apis/<group>[/<version>]`, `/version` = v1.32.0).
  *
  * ## Simulated as kube-apiserver does it
@@ -57,6 +58,11 @@
  *   for built-in kinds, merge patch for custom resources): no managedFields, no field
  *   ownership, so fields dropped from the applied configuration are not removed, and there are
  *   never apply conflicts. `fieldManager` is required (422 like the real server).
+ * - A continued LIST reads the objects as they are now, not as they were at the first page
+ *   (kube-apiserver serves every page from the first page's revision).
+ * - The garbage collector sweeps only after a write that can give it work (a deletion, an
+ *   object whose owner is absent or being deleted), so a write costs the same whatever the
+ *   number of objects.
  * - No watch (400), no managedFields, no ControllerRevision objects, no admission webhooks, no
  *   RBAC (any valid token may do anything), no OpenAPI schema validation of custom resources.
  * - Deleted pods disappear at once (as an unscheduled pod does; no graceful termination).
@@ -140,6 +146,9 @@ export interface TestApiServer {
   /** Steps until a step changes nothing (at most maxSteps, default 100); returns the steps taken. */
   settle(maxSteps?: number): number;
   setPodReady(namespace: string, podName: string, ready: boolean): void;
+
+  /** Compact like etcd: every LIST continue token issued so far gets 410 Expired on its next page. */
+  compact(): void;
 
   // Fault injection.
   injectFault(f: Fault): void;
@@ -225,6 +234,7 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
       return maxSteps;
     },
     setPodReady: (namespace, podName, ready) => controller.setPodReady(namespace, podName, ready),
+    compact: () => store.compact(),
 
     injectFault: (f) => http.injectFault(f),
     clearFaults: () => http.clearFaults(),

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   ApiError,
   badRequest,
+  expired,
   internalError,
   methodNotAllowed,
   pathNotFound,
@@ -26,9 +27,12 @@ export interface Fault {
   method?: string;
   /** Matches the URL path (without the query string): substring or RegExp; all paths when omitted. */
   pathIncludes?: string | RegExp;
+  /** Matches the query string (without `?`): substring; any query when omitted. */
+  queryIncludes?: string;
   /** How many matching requests fail; later ones go through. */
   count: number;
-  kind: 500 | 429 | 503 | 'timeout' | 'reset';
+  /** 410: the Expired answer to a LIST whose continue token is too old. */
+  kind: 500 | 429 | 503 | 410 | 'timeout' | 'reset';
   retryAfterSeconds?: number;
 }
 
@@ -115,12 +119,13 @@ export class ApiHttpServer {
     });
   }
 
-  private matchFault(method: string, path: string): Fault | undefined {
+  private matchFault(method: string, path: string, query: string): Fault | undefined {
     for (const f of this.faults) {
       if (f.remaining <= 0) continue;
       if (f.fault.method && f.fault.method.toUpperCase() !== method) continue;
       const p = f.fault.pathIncludes;
       if (p !== undefined && !(typeof p === 'string' ? path.includes(p) : p.test(path))) continue;
+      if (f.fault.queryIncludes !== undefined && !query.includes(f.fault.queryIncludes)) continue;
       f.remaining -= 1;
       return f.fault;
     }
@@ -136,7 +141,7 @@ export class ApiHttpServer {
     (res as http.ServerResponse & { record?: RequestRecord }).record = record;
     const body = await this.readBody(req);
 
-    const fault = this.matchFault(method, url.pathname);
+    const fault = this.matchFault(method, url.pathname, record.query);
     if (fault) {
       switch (fault.kind) {
         case 'timeout':
@@ -148,6 +153,10 @@ export class ApiHttpServer {
           return;
         case 500: {
           const e = internalError('injected fault');
+          return this.send(res, e.code, e.body);
+        }
+        case 410: {
+          const e = expired();
           return this.send(res, e.code, e.body);
         }
         case 503: {

@@ -17,7 +17,18 @@ const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** k8s.io/apimachinery/pkg/util/rand.SafeEncodeString of a 32-bit hash, as controller revisions are named. */
+/** By template object: a stored object is replaced, never changed, on a write, so its hash holds. */
+const templateHashes = new WeakMap<object, string>();
+
 function templateHash(template: unknown): string {
+  const cached = template && typeof template === 'object' ? templateHashes.get(template) : undefined;
+  if (cached) return cached;
+  const hash = computeTemplateHash(template);
+  if (template && typeof template === 'object') templateHashes.set(template, hash);
+  return hash;
+}
+
+function computeTemplateHash(template: unknown): string {
   const n = createHash('sha256').update(stableStringify(template)).digest().readUInt32BE(0);
   return [...String(n)].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
 }
@@ -69,7 +80,7 @@ export class StatefulSetController {
 
   /** One pass over every StatefulSet, then the volume resizer. */
   step(): void {
-    for (const sts of this.store.list(this.stsType).items) this.ignoringApiErrors(() => this.sync(sts));
+    for (const sts of this.store.peek(this.stsType)) this.ignoringApiErrors(() => this.sync(sts));
     this.resizeClaims();
   }
 
@@ -94,7 +105,7 @@ export class StatefulSetController {
     const replicas: number = spec.replicas ?? 1;
     const start: number = spec.ordinals?.start ?? 0; // ordinals run from start to start+replicas-1
     const updateRevision = `${name}-${templateHash(spec.template)}`;
-    this.revisions.set(updateRevision, deepCopy(spec.template));
+    if (!this.revisions.has(updateRevision)) this.revisions.set(updateRevision, deepCopy(spec.template));
     const currentRevision: string = sts.status?.currentRevision || updateRevision;
     const monotonic = spec.podManagementPolicy !== 'Parallel';
     const rolling = spec.updateStrategy?.type === 'RollingUpdate';
@@ -151,18 +162,20 @@ export class StatefulSetController {
 
   /** Claims pods named `<set>-<ordinal>` that match the selector and have no controller. */
   private adoptOrphans(sts: Obj): void {
-    for (const pod of this.store.list(this.podType, sts.metadata.namespace).items) {
-      if (pod.metadata.deletionTimestamp || controllerRefOf(pod)) continue;
-      if (ordinalOf(pod.metadata.name, sts.metadata.name) === undefined) continue;
-      if (!matchesLabelSelector(sts.spec?.selector, pod.metadata.labels)) continue;
+    for (const stored of this.store.peek(this.podType, sts.metadata.namespace)) {
+      if (stored.metadata.deletionTimestamp || controllerRefOf(stored)) continue;
+      if (ordinalOf(stored.metadata.name, sts.metadata.name) === undefined) continue;
+      if (!matchesLabelSelector(sts.spec?.selector, stored.metadata.labels)) continue;
+      const pod = deepCopy(stored);
       pod.metadata.ownerReferences = [...(pod.metadata.ownerReferences ?? []), setOwnerRef(sts)];
       this.store.update(this.podType, pod.metadata.namespace, pod.metadata.name, pod);
     }
   }
 
+  /** The set's pods by ordinal (stored objects: read, never modified). */
   private ownedPods(sts: Obj): Map<number, Obj> {
     const out = new Map<number, Obj>();
-    for (const pod of this.store.list(this.podType, sts.metadata.namespace).items) {
+    for (const pod of this.store.peek(this.podType, sts.metadata.namespace)) {
       if (controllerRefOf(pod)?.uid !== sts.metadata.uid) continue;
       const ordinal = ordinalOf(pod.metadata.name, sts.metadata.name);
       if (ordinal !== undefined) out.set(ordinal, pod);
@@ -268,7 +281,7 @@ export class StatefulSetController {
   }
 
   private updateStatus(sts: Obj, currentRevisionIn: string, updateRevision: string): void {
-    const live = this.store.tryGet(this.stsType, sts.metadata.namespace, sts.metadata.name);
+    const live = this.store.peekOne(this.stsType, sts.metadata.namespace, sts.metadata.name);
     if (!live || live.metadata.uid !== sts.metadata.uid) return;
     const pods = [...this.ownedPods(live).values()];
     const replicas = pods.length;
@@ -294,7 +307,7 @@ export class StatefulSetController {
 
   /** The external resizer + kubelet: a grown request is reflected in status.capacity on the next step. */
   private resizeClaims(): void {
-    for (const pvc of this.store.list(this.pvcType).items) {
+    for (const pvc of this.store.peek(this.pvcType)) {
       if (pvc.status?.phase !== 'Bound') continue;
       const requested = getPath(pvc.spec, ['resources', 'requests', 'storage']) as string | undefined;
       const capacity = getPath(pvc.status, ['capacity', 'storage']) as string | undefined;

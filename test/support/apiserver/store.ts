@@ -10,6 +10,7 @@ import { applyDefaults, initialStatus } from './defaults';
 import {
   badRequest,
   conflict,
+  expired,
   forbidden,
   invalid,
   invalidObject,
@@ -103,6 +104,18 @@ function randomSuffix(n = 5): string {
   return s;
 }
 
+/** The index of the first key after `key` in sorted `keys`. */
+function upperBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (keys[mid] <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 interface Entry {
   rt: ResourceType;
   obj: Obj;
@@ -111,8 +124,13 @@ interface Entry {
 export class Store {
   private rv = 0;
   private readonly objects = new Map<ResourceType, Map<string, Obj>>();
+  /** The same objects of namespaced kinds, by namespace, so a namespaced LIST reads only its namespace. */
+  private readonly byNamespace = new Map<ResourceType, Map<string, Map<string, Obj>>>();
   private nextClusterIP = 10;
   private collecting = false;
+  private compactedRevision = 0;
+  /** Set by a write that can give the garbage collector work; cleared by a sweep that found none. */
+  private gcPending = false;
 
   constructor(readonly registry: ResourceRegistry) {}
 
@@ -132,6 +150,14 @@ export class Store {
   private table(rt: ResourceType): Map<string, Obj> {
     let t = this.objects.get(rt);
     if (!t) this.objects.set(rt, (t = new Map()));
+    return t;
+  }
+
+  private namespaceTable(rt: ResourceType, namespace: string): Map<string, Obj> {
+    let byNs = this.byNamespace.get(rt);
+    if (!byNs) this.byNamespace.set(rt, (byNs = new Map()));
+    let t = byNs.get(namespace);
+    if (!t) byNs.set(namespace, (t = new Map()));
     return t;
   }
 
@@ -157,28 +183,62 @@ export class Store {
   list(rt: ResourceType, namespace?: string, opts: ListOptions = {}): ListResult {
     const matchLabels = parseLabelSelector(opts.labelSelector ?? '');
     const matchFields = parseFieldSelector(rt, opts.fieldSelector ?? '');
-    let entries = [...this.table(rt).entries()]
-      .filter(([, o]) => !rt.namespaced || namespace === undefined || o.metadata.namespace === namespace)
-      .filter(([, o]) => matchLabels(o.metadata.labels) && matchFields(o))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    let start: string | undefined;
     if (opts.continue) {
-      let start: string;
+      let token: { rv?: unknown; start?: unknown };
       try {
-        start = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8')).start;
+        token = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8'));
       } catch {
         throw badRequest('continue key is not valid: illegal base64 data');
       }
-      entries = entries.filter(([k]) => k > start);
+      if (typeof token.rv !== 'number' || typeof token.start !== 'string') throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+      // etcd keeps revisions until compaction: an older token cannot continue a consistent list.
+      if (token.rv < this.compactedRevision) throw expired();
+      start = token.start;
     }
+    // Keys sort like etcd's; a page walks from the continue key (limit bounds the copies, not the scan).
+    const source = rt.namespaced && namespace !== undefined ? this.namespaceTable(rt, namespace) : this.table(rt);
+    const keys = [...source.keys()].sort();
     const result: ListResult = { items: [], resourceVersion: this.resourceVersion };
-    if (opts.limit && opts.limit > 0 && entries.length > opts.limit) {
-      const last = entries[opts.limit - 1][0];
-      result.continue = Buffer.from(JSON.stringify({ rv: this.rv, start: last })).toString('base64');
-      result.remainingItemCount = entries.length - opts.limit;
-      entries = entries.slice(0, opts.limit);
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    let remaining = 0;
+    let last: string | undefined;
+    for (let i = start === undefined ? 0 : upperBound(keys, start); i < keys.length; i++) {
+      const o = source.get(keys[i])!;
+      if (!matchLabels(o.metadata.labels) || !matchFields(o)) continue;
+      if (result.items.length < limit) {
+        result.items.push(deepCopy(o));
+        last = keys[i];
+      } else remaining++;
     }
-    result.items = entries.map(([, o]) => deepCopy(o));
+    if (remaining > 0) {
+      result.continue = Buffer.from(JSON.stringify({ rv: this.rv, start: last })).toString('base64');
+      result.remainingItemCount = remaining;
+    }
     return result;
+  }
+
+  /**
+   * The stored objects themselves, not copies, for the simulated controllers that read
+   * every object on every step (a copy per read made a step cost grow with the square of
+   * the fleet). Callers must not modify them.
+   */
+  peek(rt: ResourceType, namespace?: string): readonly Obj[] {
+    const source = rt.namespaced && namespace !== undefined ? this.namespaceTable(rt, namespace) : this.table(rt);
+    return [...source.values()];
+  }
+
+  /** One stored object itself (see peek), or undefined. */
+  peekOne(rt: ResourceType, namespace: string | undefined, name: string): Obj | undefined {
+    return this.raw(rt, namespace, name);
+  }
+
+  /**
+   * Compaction, as etcd does it every few minutes: continue tokens issued so far expire
+   * (410 Expired on their next page).
+   */
+  compact(): void {
+    this.compactedRevision = this.rv + 1;
   }
 
   private allEntries(): Entry[] {
@@ -197,13 +257,38 @@ export class Store {
   private put(rt: ResourceType, obj: Obj): Obj {
     obj.metadata.resourceVersion = this.bump();
     const stored = normalize(rt, obj);
-    this.table(rt).set(this.key(rt, obj.metadata.namespace, obj.metadata.name), stored);
+    const key = this.key(rt, obj.metadata.namespace, obj.metadata.name);
+    this.table(rt).set(key, stored);
+    if (rt.namespaced) this.namespaceTable(rt, obj.metadata.namespace ?? '').set(key, stored);
+    if (this.givesGcWork({ rt, obj: stored })) this.gcPending = true;
     return deepCopy(stored);
   }
 
   private remove(rt: ResourceType, obj: Obj): void {
-    this.table(rt).delete(this.key(rt, obj.metadata.namespace, obj.metadata.name));
+    const key = this.key(rt, obj.metadata.namespace, obj.metadata.name);
+    this.table(rt).delete(key);
+    if (rt.namespaced) this.namespaceTable(rt, obj.metadata.namespace ?? '').delete(key);
     this.bump(); // etcd's revision moves on a delete too
+    this.gcPending = true; // its dependents may now have no owner
+  }
+
+  /**
+   * Whether storing this object can give the garbage collector work: it is being deleted,
+   * or one of its owners is absent or being deleted (orphan / foreground finalizers wait
+   * on their dependents). Anything else leaves the sweep with nothing to do, so writes
+   * need not sweep every object.
+   */
+  private givesGcWork(e: Entry): boolean {
+    if (e.obj.metadata.deletionTimestamp) return true;
+    for (const ref of e.obj.metadata.ownerReferences ?? []) {
+      const state = this.ownerState(ref, e);
+      if (state === 'absent') return true;
+      if (state === 'present') {
+        const rt = this.registry.byKind(ref.apiVersion, ref.kind)!;
+        if (this.raw(rt, e.obj.metadata.namespace, ref.name)?.metadata.deletionTimestamp) return true;
+      }
+    }
+    return false;
   }
 
   // --- create -----------------------------------------------------------------------------------
@@ -600,10 +685,12 @@ export class Store {
    * finalizers, and deletes (or un-owns) dependents whose owners are gone.
    */
   collectGarbage(): void {
-    if (this.collecting) return;
+    if (this.collecting || !this.gcPending) return;
     this.collecting = true;
     try {
-      for (let i = 0; i < 100_000 && this.gcStep(); i++);
+      let i = 0;
+      while (i < 100_000 && this.gcStep()) i++;
+      if (i < 100_000) this.gcPending = false;
     } finally {
       this.collecting = false;
     }

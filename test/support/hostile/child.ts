@@ -9,7 +9,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { synthesizeToDirectory } from '../../../src/synth';
 import { run } from '../../../src/cli/main';
-import '../../../src/cli/commands';
 import type { ChildJob, ChildReport } from './run';
 
 function peakRssMiB(): number {
