@@ -80,6 +80,8 @@ export interface ResolvedRedisInstanceSpec {
   readonly storage: { readonly size: string; readonly storageClassName?: string };
   readonly config: Readonly<Record<string, string>>;
   readonly auth?: { readonly secretName: string; readonly secretKey: string };
+  readonly failover?: { readonly mode: 'sentinel'; readonly quorum: number;
+   readonly downAfterMilliseconds: number; readonly failoverTimeoutMilliseconds: number };
 }
 
 /** A validated instance: identity plus resolved spec. */

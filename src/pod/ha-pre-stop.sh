@@ -1,0 +1,47 @@
+# preStop of the redis container: when this node is the primary, hand the role to an
+# up-to-date replica through Sentinel before the kubelet stops Redis. Writes are paused
+# (CLIENT PAUSE WRITE: clients wait, nothing is refused or lost) until a replica has every
+# write, then another pod's Sentinel (this pod's own is stopping too) runs the failover.
+# Bounded by PRE_STOP_TIMEOUT_SECONDS, within terminationGracePeriodSeconds; on any failure
+# writes resume and Redis stops as without the hook (Sentinel then fails over as for a crash).
+# $1: the env file the init container wrote (instance, pod and ports).
+set -eu
+# shellcheck disable=SC1090
+. "$1"
+. "${0%/*}/ha-lib.sh"
+limit=$PRE_STOP_TIMEOUT_SECONDS
+started=$(date +%s)
+left() { echo $((limit - ($(date +%s) - started))); }
+
+info=$(local_cli info replication) || exit 0
+[ "$(field role)" = master ] || exit 0
+[ "$(field connected_slaves)" != 0 ] || { log "preStop: primary without replicas, nothing to fail over to"; exit 0; }
+
+resume() { local_cli client unpause >/dev/null || :; log "preStop: $*; writes resumed"; exit 0; }
+[ "$(local_cli client pause $((limit * 1000)) write)" = OK ] || { log "preStop: CLIENT PAUSE refused"; exit 0; }
+
+# Until an online replica has acknowledged every write (its offset is the primary's).
+until info=$(local_cli info replication) \
+  && printf '%s\n' "$info" | grep -q "^slave[0-9]*:.*state=online,offset=$(field master_repl_offset),"; do
+  [ "$(left)" -gt 0 ] || resume "no replica caught up within $limit s"
+  sleep 0.1
+done
+
+asked=
+i=0
+while [ "$i" -lt "$REPLICAS" ]; do
+  if [ "$i" != "$ordinal" ] && [ "$(cli -h "$(peer_name "$i")" -p "$SENTINEL_PORT" sentinel failover "$INSTANCE")" = OK ]; then
+    asked=$(peer_name "$i"); break
+  fi
+  i=$((i + 1))
+done
+[ -n "$asked" ] || resume "no Sentinel accepted SENTINEL FAILOVER $INSTANCE"
+log "preStop: failover of $INSTANCE requested from the Sentinel of $asked"
+
+# Until that Sentinel names the promoted replica.
+until named=$(cli -h "$asked" -p "$SENTINEL_PORT" sentinel get-master-addr-by-name "$INSTANCE" | sed -n 1p) \
+  && [ -n "$named" ] && [ "$named" != "$me" ]; do
+  [ "$(left)" -gt 0 ] || resume "the failover did not finish within $limit s"
+  sleep 0.1
+done
+log "preStop: $named is the primary now; stopping"
