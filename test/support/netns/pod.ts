@@ -195,7 +195,7 @@ export class NetnsPod {
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), timeoutMs);
       child.once('close', (code) => {
         clearTimeout(timer);
-        const text = readFileSync(logFile, 'utf8');
+        const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
         resolve({ exitCode: code, stdout: '', stderr: text });
       });
     });
@@ -297,16 +297,16 @@ export class NetnsPod {
   /**
    * Delete the pod as the kubelet does: the redis container's exec preStop (bounded by
    * terminationGracePeriodSeconds), then SIGTERM to every container, SIGKILL at the end of
-   * the grace period. Returns the preStop's result.
+   * the grace period. Returns the preStop's result. `preStop: false`: SIGTERM only.
    */
-  async stop(): Promise<RunResult | undefined> {
+  async stop(options: { readonly preStop?: boolean } = {}): Promise<RunResult | undefined> {
     const spec = podSpec(this.source.statefulSet);
     const graceMs = (spec.terminationGracePeriodSeconds ?? 30) * 1000;
     const started = Date.now();
     const preStop = redisContainer(this.source.statefulSet).lifecycle?.preStop?.exec?.command;
     // Containers without a preStop get SIGTERM at once (the kubelet stops containers in parallel).
     for (const p of this.running) if (p.container !== redisContainer(this.source.statefulSet).name) killGroup(p.child, 'SIGTERM');
-    const result = preStop && this.alive ? await this.exec(redisContainer(this.source.statefulSet).name, preStop, graceMs) : undefined;
+    const result = preStop && options.preStop !== false && this.alive ? await this.exec(redisContainer(this.source.statefulSet).name, preStop, graceMs) : undefined;
     for (const p of this.running) if (!exited(p.child)) p.child.kill('SIGTERM');
     await Promise.all(this.running.map((p) => waitForExit(p.child, Math.max(1_000, graceMs - (Date.now() - started)))));
     return result;
