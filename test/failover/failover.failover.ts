@@ -1,6 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisBinaries } from '../support/redis/binaries';
 import { requireProgram } from '../support/programs';
+import { secretsFor } from '../support/redis/seam';
 import { cleanupClusters, createCluster, type FailoverCluster } from '../support/netns/cluster';
 import { failoverInstance, failoverPodSource } from '../support/netns/source';
 import {
@@ -20,10 +21,15 @@ afterEach(cleanupClusters);
 
 const FAST_SYNC = { 'repl-diskless-sync-delay': '0' };
 
-async function startCluster(): Promise<FailoverCluster> {
-  const cluster = createCluster(failoverPodSource(failoverInstance(
-    { image: 'redis:7.0.15', replicas: 3, config: FAST_SYNC }, { downAfterMilliseconds: 2000 },
-  )));
+async function startCluster(options: { readonly password?: string; readonly shell?: 'sh' | 'busybox' } = {}): Promise<FailoverCluster> {
+  const source = failoverPodSource(failoverInstance({
+    image: 'redis:7.0.15', replicas: 3, config: FAST_SYNC,
+    ...(options.password !== undefined ? { auth: { secretName: 'cache-auth' } } : {}),
+  }, { downAfterMilliseconds: 2000 }));
+  const cluster = createCluster(source, {
+    ...(options.password !== undefined ? { secrets: secretsFor(source.statefulSet, options.password), password: options.password } : {}),
+    ...(options.shell ? { shell: options.shell } : {}),
+  });
   await cluster.startAll();
   return cluster;
 }
@@ -107,6 +113,19 @@ describe('failover (3 pods, Sentinel)', () => {
     expect(startUps.map((l) => /starting as (primary|a replica of \S+)/.exec(l)?.[0]))
       .toEqual(['starting as a replica of cache-1.cache.test.svc', 'starting as primary', 'starting as a replica of cache-1.cache.test.svc']);
     for (const pod of cluster.pods) expect(await countPresent(cluster, pod, keys('k', 300))).toBe(300);
+  }, 90_000);
+
+  it('with spec.auth and busybox ash (the Alpine images): Sentinel authenticates, kill -9 fails over, writes resume', async () => {
+    const password = 'pa ss"word\\';
+    const cluster = await startCluster({ password, shell: 'busybox' });
+    const first = await settled(cluster);
+    const client = cluster.sentinelClient();
+    await writeConfirmed(client, 'a', 50);
+    await first.kill();
+    await eventually('writes through Sentinel after the kill', async () => { await writeConfirmed(client, 'b', 50); return true; }, 30_000);
+    const promoted = await settled(cluster);
+    expect(promoted).not.toBe(first);
+    expect(await countPresent(cluster, promoted, [...keys('a', 50), ...keys('b', 50)])).toBe(100);
   }, 90_000);
 
   it('a writer confirming each write with WAIT 1 through kill -9 of the primary: every acknowledged write survives', async () => {

@@ -6,13 +6,21 @@ import type { FailoverPodSource } from './seam';
 
 const clusters = new Set<FailoverCluster>();
 
+export interface ClusterOptions extends NetnsPodOptions {
+  /** The instance's password (spec.auth), for the tests' clients. */
+  readonly password?: string;
+}
+
 /** The pods of one StatefulSet on one pod network, and clients that follow them. */
 export class FailoverCluster {
   readonly network = new PodNetwork();
   readonly pods: NetnsPod[];
   private readonly clients = new Set<Redis>();
 
-  constructor(readonly source: FailoverPodSource, options: NetnsPodOptions = {}) {
+  private readonly password?: string;
+
+  constructor(readonly source: FailoverPodSource, options: ClusterOptions = {}) {
+    this.password = options.password;
     const replicas = source.statefulSet.spec!.replicas ?? 1;
     this.pods = Array.from({ length: replicas }, (_, i) => new NetnsPod(source, i, this.network, options));
     clusters.add(this);
@@ -51,6 +59,7 @@ export class FailoverCluster {
     const client = new Redis({
       host: pod.ip, port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0,
       retryStrategy: () => null, connectTimeout: 2_000, enableReadyCheck: false,
+      ...(this.password !== undefined ? { password: this.password } : {}),
     });
     client.on('error', () => undefined);
     this.clients.add(client);
@@ -78,6 +87,7 @@ export class FailoverCluster {
       connectTimeout: 1_000,
       commandTimeout: options.commandTimeout ?? 2_000,
       maxRetriesPerRequest: null,
+      ...(this.password !== undefined ? { password: this.password, sentinelPassword: this.password } : {}),
     });
     client.on('error', () => undefined);
     this.clients.add(client);
@@ -116,7 +126,7 @@ export class FailoverCluster {
 let swept = false;
 
 /** A new cluster for `source` (first call: sweep namespaces left by dead test runs). */
-export function createCluster(source: FailoverPodSource, options: NetnsPodOptions = {}): FailoverCluster {
+export function createCluster(source: FailoverPodSource, options: ClusterOptions = {}): FailoverCluster {
   if (!swept) { sweepStaleNamespaces(); swept = true; }
   return new FailoverCluster(source, options);
 }
