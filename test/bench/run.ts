@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: synth of generated fleets (ours vs. one Chart per instance), each as a
  * whole app process, for 100 and 1000 instances; then reconcile passes over 100 and 1000
- * instances against the test API server (test/bench/reconcile.ts). Figures only; the
+ * instances against the test API server (test/bench/reconcile.ts); then failover with real
+ * processes in network namespaces (test/bench/failover.ts). Figures only; the
  * tests assert behaviour.
  * The fleet lives in .bench/ inside the checkout (the disk dist/ is on), removed afterwards.
  */
@@ -10,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFleet } from './fleet';
 import { benchReconcile } from './reconcile';
+import { benchFailover } from './failover';
 
 const ROOT = join(__dirname, '..', '..');
 const WORK = join(ROOT, '.bench');
@@ -76,6 +78,8 @@ async function main(): Promise<void> {
   benchSynth();
   console.log('');
   await benchReconcile();
+  console.log('');
+  await benchFailover();
 }
 
 if (require.main === module) {
