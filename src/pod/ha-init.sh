@@ -148,7 +148,7 @@ can_follow() {
   [ "$(field role)" = master ] || { log "$1 is not a primary (yet)"; return 1; }
   info=$(cli -h "$1" -p "$REDIS_PORT" info keyspace) || return 1
   if [ "$(keys_in)" = 0 ] && [ "$my_keys" -gt 0 ]; then
-    log "refusing to replicate from $1: it holds no keys and this node holds $my_keys; a full sync would delete them (docs/failover.md, \"What an operator sees\")"
+    log "refusing to replicate from $1: it holds no keys and this node holds $my_keys keys; a full sync would delete them (docs/failover.md, \"What an operator sees\")"
     return 1
   fi
 }

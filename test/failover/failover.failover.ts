@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisBinaries } from '../support/redis/binaries';
 import { requireProgram } from '../support/programs';
@@ -32,6 +34,12 @@ async function startCluster(options: { readonly password?: string; readonly shel
   });
   await cluster.startAll();
   return cluster;
+}
+
+/** Every file under `dir` with its bytes (hex). */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .map((e) => [join(e.parentPath, e.name).slice(dir.length), readFileSync(join(e.parentPath, e.name)).toString('hex')]));
 }
 
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}:${i}`);
@@ -113,6 +121,26 @@ describe('failover (3 pods, Sentinel)', () => {
     expect(startUps.map((l) => /starting as (primary|a replica of \S+)/.exec(l)?.[0]))
       .toEqual(['starting as a replica of cache-1.cache.test.svc', 'starting as primary', 'starting as a replica of cache-1.cache.test.svc']);
     for (const pod of cluster.pods) expect(await countPresent(cluster, pod, keys('k', 300))).toBe(300);
+  }, 90_000);
+
+  it('a replica with data never full-syncs from a primary that holds no keys: it waits, saying why, and its data is untouched', async () => {
+    const cluster = await startCluster();
+    const primary = await settled(cluster);
+    const client = cluster.sentinelClient();
+    await writeConfirmed(client, 'k', 100);
+    const replica = cluster.pods.find((p) => p !== primary)!;
+    await cluster.within(5_000, 'the replica catches up', eventually('100 keys on the replica', async () => await countPresent(cluster, replica, keys('k', 100)) === 100));
+    await replica.stop({ preStop: false });
+    const files = snapshot(replica.dataDir);
+    await client.flushall();
+
+    const starting = replica.start().catch((e: Error) => e);
+    await eventually('the refusal', async () => replica.logs('start-up').includes(
+      `refusing to replicate from ${primary.dnsName}: it holds no keys and this node holds 100 keys; a full sync would delete them`,
+    ), 20_000, () => cluster.quietLogs());
+    await replica.kill();
+    expect(await starting).toBeInstanceOf(Error);
+    expect(snapshot(replica.dataDir)).toEqual(files);
   }, 90_000);
 
   it('with spec.auth and busybox ash (the Alpine images): Sentinel authenticates, kill -9 fails over, writes resume', async () => {

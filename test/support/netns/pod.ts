@@ -130,8 +130,8 @@ export class NetnsPod {
   /** The log of container `name` in the current (or last) incarnation. */
   logs(name: string): string {
     const p = this.running.find((r) => r.container === name);
-    if (p) return readFileSync(p.logFile, 'utf8');
-    return this.initLogs[name] ? this.initLogs[name].stdout + this.initLogs[name].stderr : '';
+    const file = p ? p.logFile : join(this.root, `gen${this.generation}-${name}.log`);
+    return existsSync(file) ? readFileSync(file, 'utf8') : '';
   }
 
   /** Everything the pod wrote, for failure messages. */
