@@ -20,10 +20,27 @@ info=$(local_cli info replication) || exit 0
 resume() { local_cli client unpause >/dev/null || :; log "preStop: $*; writes resumed"; exit 0; }
 [ "$(local_cli client pause $((limit * 1000)) write)" = OK ] || { log "preStop: CLIENT PAUSE refused"; exit 0; }
 
-# Until an online replica has acknowledged every write (its offset is the primary's).
-until info=$(local_cli info replication) \
-  && printf '%s\n' "$info" | grep -q "^slave[0-9]*:.*state=online,offset=$(field master_repl_offset),"; do
+# Until the replicas have every write: each replica's own slave_repl_offset, read from it
+# (the primary learns of acknowledgements only once a second, and WAIT is paused too). All
+# of them, so that Sentinel's choice (priority, then offset) is up to date whichever it
+# picks; after 2 s, one is enough.
+info=$(local_cli info replication) || resume "the local Redis did not answer"
+target=$(field master_repl_offset)
+connected=$(field connected_slaves)
+waited=0
+while :; do
+  synced=0
+  i=0
+  while [ "$i" -lt "$REPLICAS" ]; do
+    if [ "$i" != "$ordinal" ] && info=$(cli -h "$(peer_name "$i")" -p "$REDIS_PORT" info replication) \
+      && [ "$(field master_host)" = "$me" ] && [ "$(field slave_repl_offset)" -ge "$target" ] 2>/dev/null; then
+      synced=$((synced + 1))
+    fi
+    i=$((i + 1))
+  done
+  if [ "$synced" -ge "$connected" ] || { [ "$synced" -ge 1 ] && [ "$waited" -ge 20 ]; }; then break; fi
   [ "$(left)" -gt 0 ] || resume "no replica caught up within $limit s"
+  waited=$((waited + 1))
   sleep 0.1
 done
 
@@ -38,10 +55,14 @@ done
 [ -n "$asked" ] || resume "no Sentinel accepted SENTINEL FAILOVER $INSTANCE"
 log "preStop: failover of $INSTANCE requested from the Sentinel of $asked"
 
-# Until that Sentinel names the promoted replica.
+# Until that Sentinel names the promoted replica. Writes stay paused if it does not: the
+# failover may still complete, and a write taken here now could be lost with this node.
 until named=$(cli -h "$asked" -p "$SENTINEL_PORT" sentinel get-master-addr-by-name "$INSTANCE" | sed -n 1p) \
   && [ -n "$named" ] && [ "$named" != "$me" ]; do
-  [ "$(left)" -gt 0 ] || resume "the failover did not finish within $limit s"
+  [ "$(left)" -gt 0 ] || { log "preStop: the failover did not finish within $limit s; stopping with writes paused"; exit 0; }
   sleep 0.1
 done
+# Paused clients reconnect now (through Sentinel, to the new primary) instead of when Redis
+# exits; their waiting commands were never executed here.
+local_cli client kill type normal >/dev/null || :
 log "preStop: $named is the primary now; stopping"

@@ -89,7 +89,7 @@ export async function countPresent(cluster: FailoverCluster, pod: NetnsPod, keys
 }
 
 export interface WriterReport {
-  /** Keys whose SET succeeded and whose `WAIT 1` reported at least one replica. */
+  /** Keys whose SET succeeded (and, with WAIT, whose `WAIT 1` reported a replica). */
   readonly acknowledged: string[];
   /** Writes that failed (error or timeout) or were not confirmed by a replica. */
   readonly failed: number;
@@ -100,11 +100,12 @@ export interface WriterReport {
 }
 
 /**
- * A writer that runs until stopped: SET `<prefix>:<n>` then `WAIT 1 <waitMs>` through a
- * Sentinel-aware client, one at a time, counting what was acknowledged, what failed and the
- * longest gap between successes. `mark()` records a moment (the kill) to measure from.
+ * A writer that runs until stopped: SET `<prefix>:<n>` through a Sentinel-aware client, one
+ * at a time, then (with `waitMs`) `WAIT 1 <waitMs>`: a write is acknowledged when SET
+ * succeeded and, with WAIT, a replica has it. It counts what was acknowledged, what failed
+ * and the longest gap between successes; `mark()` records a moment (the kill) to measure from.
  */
-export function startWriter(client: Redis, prefix: string, waitMs = 1_000) {
+export function startWriter(client: Redis, prefix: string, waitMs: number | undefined = 1_000) {
   const acknowledged: string[] = [];
   let failed = 0;
   let longestGapMs = 0;
@@ -117,7 +118,7 @@ export function startWriter(client: Redis, prefix: string, waitMs = 1_000) {
       const key = `${prefix}:${n}`;
       try {
         await client.set(key, String(n));
-        const replicas = await client.wait(1, waitMs);
+        const replicas = waitMs === undefined ? 1 : await client.wait(1, waitMs);
         const now = Date.now();
         longestGapMs = Math.max(longestGapMs, now - lastOk);
         lastOk = now;
