@@ -23,8 +23,8 @@ async function oneRun(): Promise<Run> {
     const first = await settled(cluster, 60_000);
     let writer = startWriter(cluster.sentinelClient(), 'kill');
     await eventually('writes before the kill', async () => writer.acknowledgedCount >= 200);
-    writer.mark();
     await first.kill();
+    writer.mark();
     const before = writer.acknowledgedCount;
     await eventually('writes after the failover', async () => writer.acknowledgedCount >= before + 200, 60_000);
     const kill = await writer.stop();

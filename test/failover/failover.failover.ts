@@ -161,8 +161,8 @@ describe('failover (3 pods, Sentinel)', () => {
     const first = await settled(cluster);
     const writer = startWriter(cluster.sentinelClient(), 'w');
     await eventually('acknowledged writes before the kill', async () => writer.acknowledgedCount >= 300);
-    writer.mark();
     await first.kill();
+    writer.mark();
     const before = writer.acknowledgedCount;
     await eventually('acknowledged writes after the failover', async () => writer.acknowledgedCount >= before + 300, 30_000, () => cluster.quietLogs());
     const report = await writer.stop();

@@ -95,7 +95,7 @@ export interface WriterReport {
   readonly failed: number;
   /** The longest time between two successful writes, ms. */
   readonly longestGapMs: number;
-  /** Time of the first successful write after `markMs` (e.g. the kill), or undefined. */
+  /** From `mark()` (call it right after the kill) to the first success of a write sent after it, ms. */
   readonly firstWriteAfterMarkMs?: number;
 }
 
@@ -116,13 +116,15 @@ export function startWriter(client: Redis, prefix: string, waitMs: number | unde
   const done = (async () => {
     for (let n = 0; running; n++) {
       const key = `${prefix}:${n}`;
+      const startedAt = Date.now();
       try {
         await client.set(key, String(n));
         const replicas = waitMs === undefined ? 1 : await client.wait(1, waitMs);
         const now = Date.now();
         longestGapMs = Math.max(longestGapMs, now - lastOk);
         lastOk = now;
-        if (markMs !== undefined && firstWriteAfterMarkMs === undefined) firstWriteAfterMarkMs = now - markMs;
+        // Only a write sent after the mark counts: one in flight may complete just after it.
+        if (markMs !== undefined && firstWriteAfterMarkMs === undefined && startedAt >= markMs) firstWriteAfterMarkMs = now - markMs;
         if (replicas >= 1) acknowledged.push(key); else failed += 1;
       } catch {
         failed += 1;
