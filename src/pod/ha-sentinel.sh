@@ -7,11 +7,12 @@ conf="$SENTINEL_DIR/sentinel.conf"
 
 # Promotion guard: a node that started with an empty data directory runs with
 # replica-priority 0 (see ha-init.sh), so Sentinel never promotes it; once its first sync
-# has completed (link up), it gets the configured priority back. It re-checks forever, so a
-# restart of the redis container (which reloads replica-priority 0) is covered too.
+# has completed (link up), it gets the configured priority back. It re-checks every second
+# forever, so a restart of the redis container (which reloads replica-priority 0) is
+# covered too.
 guard() {
   while :; do
-    sleep 2
+    sleep 1
     info=$(local_cli info replication) || continue
     [ "$(field role)" = slave ] && [ "$(field master_link_status)" = up ] || continue
     current=$(local_cli config get replica-priority | sed -n 2p) || continue

@@ -26,7 +26,7 @@ async function oneRun(): Promise<Run> {
     await first.kill();
     writer.mark();
     const before = writer.acknowledgedCount;
-    await eventually('writes after the failover', async () => writer.acknowledgedCount >= before + 200, 60_000);
+    await eventually('writes after the failover', async () => writer.acknowledgedCount >= before + 200, 60_000, () => cluster.quietLogs());
     const kill = await writer.stop();
     let primary = await settled(cluster, 60_000);
     const lost = kill.acknowledged.length - await countPresent(cluster, primary, kill.acknowledged);

@@ -4,6 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisBinaries } from '../support/redis/binaries';
 import { requireProgram } from '../support/programs';
 import { secretsFor } from '../support/redis/seam';
+import { SENTINEL_PORT } from '../../src/render/sentinel';
 import { cleanupClusters, createCluster, type FailoverCluster } from '../support/netns/cluster';
 import { failoverInstance, failoverPodSource } from '../support/netns/source';
 import {
@@ -68,6 +69,17 @@ describe('failover (3 pods, Sentinel)', () => {
     expect(await masters(cluster)).toEqual([promoted.ordinal]);
     for (const pod of cluster.pods) {
       expect(await countPresent(cluster, pod, [...keys('before', 200), ...report.acknowledged])).toBe(200 + report.acknowledged.length);
+    }
+    // Names, not IPs: the pod that came back with a new IP is the same replica and the same
+    // Sentinel to every Sentinel, with no stale entry left behind.
+    for (const pod of cluster.pods) {
+      const sentinel = await cluster.direct(pod, SENTINEL_PORT);
+      const ips = (rows: string[][]) => rows.map((r) => r[r.indexOf('ip') + 1]).sort();
+      expect(ips(await sentinel.call('SENTINEL', 'replicas', 'cache') as string[][]))
+        .toEqual(cluster.pods.filter((p) => p !== promoted).map((p) => p.dnsName).sort());
+      expect(ips(await sentinel.call('SENTINEL', 'sentinels', 'cache') as string[][]))
+        .toEqual(cluster.pods.filter((p) => p !== pod).map((p) => p.dnsName).sort());
+      sentinel.disconnect();
     }
   }, 90_000);
 

@@ -34,7 +34,7 @@ export async function masters(cluster: FailoverCluster): Promise<number[]> {
 
 /**
  * Until exactly one pod is primary, every other running pod is its replica with the link
- * up, and every running Sentinel names that primary and knows every other running replica
+ * up and promotable (replica-priority above 0), and every running Sentinel names that primary and knows every other running replica
  * and Sentinel (a Sentinel reconfigures only the replicas it knows of when it fails over).
  */
 export async function settled(cluster: FailoverCluster, timeoutMs = 30_000): Promise<NetnsPod> {
@@ -47,6 +47,8 @@ export async function settled(cluster: FailoverCluster, timeoutMs = 30_000): Pro
       if (pod === primary || !pod.alive) continue;
       const info = await podInfo(cluster, pod, 'replication');
       if (info.master_host !== primary.dnsName || info.master_link_status !== 'up') return false;
+      // Promotable: the guard has lifted replica-priority 0 after the first sync.
+      if (info.slave_priority === '0') return false;
     }
     const running = cluster.pods.filter((p) => p.alive);
     for (const pod of running) {
