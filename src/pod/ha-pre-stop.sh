@@ -62,6 +62,23 @@ until named=$(cli -h "$asked" -p "$SENTINEL_PORT" sentinel get-master-addr-by-na
   [ "$(left)" -gt 0 ] || { log "preStop: the failover did not finish within $limit s; stopping with writes paused"; exit 0; }
   sleep 0.1
 done
+# Until every other Sentinel that answers names it too (they hear of it within
+# milliseconds): a client asking one that has not switched yet would come back here.
+sentinels_agree() {
+  i=0
+  while [ "$i" -lt "$REPLICAS" ]; do
+    if [ "$i" != "$ordinal" ]; then
+      n=$(cli -h "$(peer_name "$i")" -p "$SENTINEL_PORT" sentinel get-master-addr-by-name "$INSTANCE" | sed -n 1p) || n=
+      [ -z "$n" ] || [ "$n" = "$1" ] || return 1
+    fi
+    i=$((i + 1))
+  done
+}
+until sentinels_agree "$named"; do
+  [ "$(left)" -gt 0 ] || break
+  sleep 0.05
+done
+
 # Paused clients reconnect now (through Sentinel, to the new primary) instead of when Redis
 # exits; their waiting commands were never executed here.
 local_cli client kill type normal >/dev/null || :
