@@ -14,7 +14,10 @@ import { cleanupClusters, createCluster } from '../support/netns/cluster';
 import { failoverInstance, failoverPodSource } from '../support/netns/source';
 import { countPresent, eventually, masters, settled, startWriter } from '../support/netns/workload';
 
-interface Run { killToWriteMs: number; lost: number; acknowledged: number; rollingGapMs: number; rollingFailed: number }
+interface Run {
+  killToWriteMs: number; lost: number; acknowledged: number; rollingGapMs: number; rollingFailed: number;
+  rollingErrors: Readonly<Record<string, number>>;
+}
 
 async function oneRun(): Promise<Run> {
   const cluster = createCluster(failoverPodSource(failoverInstance({ image: 'redis:7.0.15', replicas: 3, config: {} })));
@@ -52,6 +55,7 @@ async function oneRun(): Promise<Run> {
       acknowledged: kill.acknowledged.length + roll.acknowledged.length,
       rollingGapMs: roll.longestGapMs,
       rollingFailed: roll.failed,
+      rollingErrors: roll.errors,
     };
   } finally {
     await cleanupClusters();
@@ -71,7 +75,8 @@ export async function benchFailover(runs = Number(process.env.BENCH_FAILOVER_RUN
     const r = await oneRun();
     results.push(r);
     console.log(`  run ${i + 1}: kill -9 to first write ${r.killToWriteMs} ms; rolling restart: longest gap ${r.rollingGapMs} ms, `
-      + `${r.rollingFailed} failed writes; acknowledged or accepted writes lost ${r.lost} of ${r.acknowledged}`);
+      + `${r.rollingFailed} failed writes${r.rollingFailed ? ` (${JSON.stringify(r.rollingErrors)})` : ''}; `
+      + `acknowledged or accepted writes lost ${r.lost} of ${r.acknowledged}`);
   }
   const row = (label: string, xs: number[], unit: string) =>
     console.log(`  ${label.padEnd(46)} median ${String(median(xs)).padStart(6)} ${unit}   max ${String(Math.max(...xs)).padStart(6)} ${unit}`);

@@ -95,6 +95,8 @@ export interface WriterReport {
   readonly acknowledged: string[];
   /** Writes that failed (error or timeout) or were not confirmed by a replica. */
   readonly failed: number;
+  /** The distinct errors of the failed writes, with their count. */
+  readonly errors: Readonly<Record<string, number>>;
   /** The longest time between two successful writes, ms. */
   readonly longestGapMs: number;
   /** From `mark()` (call it right after the kill) to the first success of a write sent after it, ms. */
@@ -110,6 +112,7 @@ export interface WriterReport {
 export function startWriter(client: Redis, prefix: string, waitMs: number | undefined = 1_000) {
   const acknowledged: string[] = [];
   let failed = 0;
+  const errors: Record<string, number> = {};
   let longestGapMs = 0;
   let lastOk = Date.now();
   let markMs: number | undefined;
@@ -128,8 +131,10 @@ export function startWriter(client: Redis, prefix: string, waitMs: number | unde
         // Only a write sent after the mark counts: one in flight may complete just after it.
         if (markMs !== undefined && firstWriteAfterMarkMs === undefined && startedAt >= markMs) firstWriteAfterMarkMs = now - markMs;
         if (replicas >= 1) acknowledged.push(key); else failed += 1;
-      } catch {
+      } catch (e) {
         failed += 1;
+        const message = (e as Error).message;
+        errors[message] = (errors[message] ?? 0) + 1;
         await new Promise((r) => setTimeout(r, 10));
       }
     }
@@ -140,7 +145,7 @@ export function startWriter(client: Redis, prefix: string, waitMs: number | unde
     stop: async (): Promise<WriterReport> => {
       running = false;
       await done;
-      return { acknowledged, failed, longestGapMs, firstWriteAfterMarkMs };
+      return { acknowledged, failed, errors, longestGapMs, firstWriteAfterMarkMs };
     },
   };
 }
