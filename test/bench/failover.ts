@@ -36,7 +36,7 @@ async function oneRun(): Promise<Run> {
     await first.start();
     await settled(cluster, 60_000);
 
-    writer = startWriter(cluster.sentinelClient(), 'roll', undefined);
+    writer = startWriter(cluster.sentinelClient(), 'roll', { waitMs: null });
     await eventually('writes before the rollout', async () => writer.acknowledgedCount >= 200);
     for (const pod of [...cluster.pods].reverse()) {
       await pod.stop();

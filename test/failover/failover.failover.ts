@@ -189,7 +189,7 @@ describe('failover (3 pods, Sentinel)', () => {
     const cluster = await startCluster();
     await settled(cluster);
     // Plain SETs: a planned rollout must lose no write the primary accepted.
-    const writer = startWriter(cluster.sentinelClient(), 'r', undefined);
+    const writer = startWriter(cluster.sentinelClient(), 'r', { waitMs: null });
     await eventually('writes before the rollout', async () => writer.acknowledgedCount >= 100);
     const preStops: string[] = [];
     for (const pod of [...cluster.pods].reverse()) {

@@ -105,11 +105,13 @@ export interface WriterReport {
 
 /**
  * A writer that runs until stopped: SET `<prefix>:<n>` through a Sentinel-aware client, one
- * at a time, then (with `waitMs`) `WAIT 1 <waitMs>`: a write is acknowledged when SET
+ * at a time, then (unless `waitMs` is null) `WAIT 1 <waitMs>`: a write is acknowledged when SET
  * succeeded and, with WAIT, a replica has it. It counts what was acknowledged, what failed
  * and the longest gap between successes; `mark()` records a moment (the kill) to measure from.
  */
-export function startWriter(client: Redis, prefix: string, waitMs: number | undefined = 1_000) {
+export function startWriter(client: Redis, prefix: string, options: { readonly waitMs?: number | null } = {}) {
+  // null: plain SETs; the default confirms each write with WAIT 1 1000.
+  const waitMs = options.waitMs === undefined ? 1_000 : options.waitMs;
   const acknowledged: string[] = [];
   let failed = 0;
   const errors: Record<string, number> = {};
@@ -124,7 +126,7 @@ export function startWriter(client: Redis, prefix: string, waitMs: number | unde
       const startedAt = Date.now();
       try {
         await client.set(key, String(n));
-        const replicas = waitMs === undefined ? 1 : await client.wait(1, waitMs);
+        const replicas = waitMs === null ? 1 : await client.wait(1, waitMs);
         const now = Date.now();
         longestGapMs = Math.max(longestGapMs, now - lastOk);
         lastOk = now;
