@@ -4,6 +4,7 @@ import type {
 } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { singleConfArg, yesNo } from '../redis-conf/args';
+import { DATA_DIR, DATA_VOLUME, REDIS_CONTAINER_SECURITY_CONTEXT, REDIS_UID } from './pod';
 import type { ResolvedRedisInstance } from '../api/types';
 import {
   CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
@@ -19,7 +20,9 @@ import {
   type PodMonitor, type PrometheusRule,
 } from './metrics';
 import { ROLE_LABEL, roleAgentContainer, roleAgentName, roleAgentRules, roleAgentVolumes } from './role-agent';
-import { SENTINEL_PORT, sentinelConfigMapData, sentinelPodParts } from './sentinel';
+import {
+  SCRIPTS_HASH_ANNOTATION, SENTINEL_PORT, TERMINATION_GRACE_PERIOD_SECONDS, scriptsHash, sentinelConfigMapData, sentinelPodParts,
+} from './sentinel';
 
 export { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from './role-agent';
 
@@ -30,8 +33,7 @@ export { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from './role-age
  */
 
 export const CONFIG_HASH_ANNOTATION = 'redis.github.com/config-hash';
-/** Pod-template annotation: SHA-256 of the pod scripts in the ConfigMap, so a script change rolls the pods. */
-export const SCRIPTS_HASH_ANNOTATION = 'redis.github.com/scripts-hash';
+export { SCRIPTS_HASH_ANNOTATION } from './sentinel';
 /**
  * On the StatefulSet: SHA-256 of the rendered pod template. The reconciler compares it
  * with the desired one instead of deep-comparing a template the apiserver has defaulted.
@@ -39,12 +41,9 @@ export const SCRIPTS_HASH_ANNOTATION = 'redis.github.com/scripts-hash';
 export const TEMPLATE_HASH_ANNOTATION = 'redis.github.com/template-hash';
 export const INSTANCE_LABEL = 'redis.github.com/instance';
 export const MANAGED_BY = 'redis-gitops';
-export const DATA_VOLUME = 'redis-data';
-export const DATA_DIR = '/data';
 export const CONTAINER_NAME = 'redis';
 export const INIT_CONTAINER_NAME = 'config';
-/** UID/GID of the `redis` user in the official images (Debian and Alpine). */
-export const REDIS_UID = 999;
+export { DATA_DIR, DATA_VOLUME, REDIS_UID } from './pod';
 
 /** The labels that select an instance's pods; they never change for an instance. */
 export function selectorLabels(name: string): Record<string, string> {
@@ -201,16 +200,7 @@ export function livenessCommand(tls = false): string[] {
 export const READINESS_COMMAND = readinessCommand();
 export const LIVENESS_COMMAND = livenessCommand();
 
-const containerSecurityContext: V1SecurityContext = {
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ['ALL'] },
-  privileged: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  runAsUser: REDIS_UID,
-  runAsGroup: REDIS_UID,
-  seccompProfile: { type: 'RuntimeDefault' },
-};
+const containerSecurityContext = REDIS_CONTAINER_SECURITY_CONTEXT;
 
 function passwordEnv(instance: ResolvedRedisInstance, name: string): V1EnvVar[] {
   const auth = instance.spec.auth;
@@ -399,7 +389,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
       labels,
       annotations: {
         [CONFIG_HASH_ANNOTATION]: configHash(redisConf),
-        ...(scripts ? { [SCRIPTS_HASH_ANNOTATION]: createHash('sha256').update(canonicalJson(scripts)).digest('hex') } : {}),
+        ...(scripts ? { [SCRIPTS_HASH_ANNOTATION]: scriptsHash(scripts) } : {}),
       },
     },
     spec: {
@@ -407,7 +397,8 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
       // Only the role agent gets a token, through its own projected volume.
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      terminationGracePeriodSeconds: failover ? failoverGracePeriodSeconds(instance) : 30,
+      // With failover: the preStop hook's bounded failover, then Redis's own shutdown.
+      terminationGracePeriodSeconds: failover ? TERMINATION_GRACE_PERIOD_SECONDS : 30,
       ...scheduling,
       securityContext: {
         runAsNonRoot: true,
@@ -417,7 +408,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
         fsGroupChangePolicy: 'OnRootMismatch',
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      initContainers: [init],
+      initContainers: [init, ...(failover ? failover.initContainers.map(restricted) : [])],
       containers: [
         redis,
         ...(failover ? [...failover.containers.map(restricted), roleAgentContainer(instance)] : []),
@@ -462,16 +453,6 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
       }],
     },
   };
-}
-
-/**
- * terminationGracePeriodSeconds of a failover pod: the 30 s Redis gets to shut down, plus
- * time for the preStop hook's Sentinel failover (failover-timeout, at most 120 s: a
- * failover that takes longer has failed, and Sentinel retries it after the pod is gone).
- */
-export function failoverGracePeriodSeconds(instance: ResolvedRedisInstance): number {
-  const timeout = instance.spec.failover?.failoverTimeoutMilliseconds ?? 0;
-  return 30 + Math.min(120, Math.ceil(timeout / 1000));
 }
 
 /** Env vars by name, the first of each name kept (Kubernetes would let a later one win silently). */

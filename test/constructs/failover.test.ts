@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { RedisInstance, type RedisInstanceProps } from '../../src/constructs/redis-instance';
-import { SENTINEL_PORT } from '../../src/render/sentinel';
+import { PRE_STOP_TIMEOUT_SECONDS, SENTINEL_PORT, TERMINATION_GRACE_PERIOD_SECONDS } from '../../src/render/sentinel';
 import { ROLE_AGENT_IMAGE, SERVICE_ACCOUNT_DIR } from '../../src/render/role-agent';
 import { PACKAGE_VERSION } from '../../src/version';
 
@@ -47,25 +47,28 @@ describe('failover sentinel (the default from 3 replicas)', () => {
 
   it('starts the pods in parallel and gives the preStop failover time', () => {
     expect(sts.spec.podManagementPolicy).toBe('Parallel');
-    expect(pod.terminationGracePeriodSeconds).toBe(90);
-    expect(synth({ sentinel: { failoverTimeoutMilliseconds: 10_000 } }).pod.terminationGracePeriodSeconds).toBe(40);
-    expect(synth({ sentinel: { failoverTimeoutMilliseconds: 3_600_000 } }).pod.terminationGracePeriodSeconds).toBe(150);
+    // The preStop failover is bounded (PRE_STOP_TIMEOUT_SECONDS), whatever Sentinel's failover-timeout.
+    expect(pod.terminationGracePeriodSeconds).toBe(TERMINATION_GRACE_PERIOD_SECONDS);
+    expect(TERMINATION_GRACE_PERIOD_SECONDS).toBeGreaterThan(PRE_STOP_TIMEOUT_SECONDS);
+    expect(synth({ sentinel: { failoverTimeoutMilliseconds: 3_600_000 } }).pod.terminationGracePeriodSeconds).toBe(TERMINATION_GRACE_PERIOD_SECONDS);
+    expect(container('redis').lifecycle.preStop.exec.command).toEqual(['sh', '/usr/local/etc/redis/ha-pre-stop.sh', '/run/redis/ha.env']);
   });
 
   it('runs redis, sentinel and the role agent; the scripts hash rolls the pods when a script changes', () => {
     expect(pod.containers.map((c: any) => c.name)).toEqual(['redis', 'sentinel', 'role-agent']);
     expect(container('sentinel').image).toBe('redis:7.2.4-alpine');
-    expect(Object.keys(find('ConfigMap').data).sort()).toEqual(['redis.conf', 'sentinel.sh']);
+    expect(Object.keys(find('ConfigMap').data).sort()).toEqual(['ha-init.sh', 'ha-lib.sh', 'ha-pre-stop.sh', 'ha-sentinel.sh', 'redis.conf']);
     expect(sts.spec.template.metadata.annotations['redis.github.com/scripts-hash']).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('gives the init container the Sentinel settings', () => {
-    const env = Object.fromEntries(pod.initContainers[0].env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+  it('gives the start-up init container, after config, the Sentinel settings', () => {
+    expect(pod.initContainers.map((c: any) => c.name)).toEqual(['config', 'start-up']);
+    const env = Object.fromEntries(pod.initContainers[1].env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
     expect(env).toMatchObject({
       INSTANCE: 'sessions', REPLICAS: '3', REDIS_PORT: '6379', SENTINEL_PORT: '26379', SENTINEL_QUORUM: '2',
       SENTINEL_DOWN_AFTER_MS: '5000', SENTINEL_FAILOVER_TIMEOUT_MS: '60000',
     });
-    const names = pod.initContainers[0].env.map((e: any) => e.name);
+    const names = pod.initContainers[1].env.map((e: any) => e.name);
     expect(new Set(names).size).toBe(names.length);
   });
 

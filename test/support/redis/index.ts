@@ -74,6 +74,9 @@
  * logs its own and its parent's /proc/<pid>/cmdline before exec'ing the real one, so the
  * tests can check that no argument list ever holds the password.
  *
+ * Failover instances run here as pod-0-primary pods: the start-up init container, Sentinel,
+ * the role agent and the preStop failover are left out (test/support/netns runs them).
+ *
  * Servers listen on 127.0.0.1 only; everything lives under os.tmpdir(). Call
  * `cleanupRedisPods()` in afterEach: it closes clients, kills servers and removes folders
  * (a process 'exit' hook SIGKILLs whatever is left). Without redis-server or redis-cli,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import { CONFIG_FILE, RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
 import { ROLE_AGENT_CONTAINER_NAME } from '../../../src/render/role-agent';
+import { SENTINEL_CONTAINER_NAME, START_UP_CONTAINER_NAME } from '../../../src/render/sentinel';
 import { findExecutable, redisBinaries, type RedisBinaries } from './binaries';
 import { requireProgram } from '../programs';
 import {
@@ -346,7 +347,7 @@ async function waitUntilServing(
  */
 export async function startRedisPod(source: RenderedPodSource, ordinal: number, options: StartPodOptions = {}): Promise<RedisPod> {
   const bins = redisBinaries();
-  const { statefulSet: sts, configMap } = source;
+  const { statefulSet: sts, configMap } = withoutFailover(source);
   const spec = podSpec(sts);
   const name = podName(sts, ordinal);
   const namespace = sts.metadata?.namespace ?? 'default';
@@ -535,4 +536,22 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
       },
     };
   }
+}
+
+/**
+ * The seam for failover instances: this single-host harness runs their pods as pod-0-primary
+ * pods (what the `config` init container sets up), without the failover parts: the start-up
+ * init container, Sentinel, the role agent and the redis container's preStop failover.
+ * test/support/netns runs those, each pod on a host of its own.
+ */
+function withoutFailover(source: RenderedPodSource): RenderedPodSource {
+  const pod = source.statefulSet.spec?.template.spec;
+  if (!pod?.containers.some((c) => c.name === SENTINEL_CONTAINER_NAME)) return source;
+  const statefulSet = structuredClone(source.statefulSet);
+  const spec = statefulSet.spec!.template.spec!;
+  spec.initContainers = (spec.initContainers ?? []).filter((c) => c.name !== START_UP_CONTAINER_NAME);
+  spec.containers = spec.containers
+    .filter((c) => c.name !== SENTINEL_CONTAINER_NAME && c.name !== ROLE_AGENT_CONTAINER_NAME)
+    .map((c) => (c.lifecycle?.preStop ? { ...c, lifecycle: { ...c.lifecycle, preStop: undefined } } : c));
+  return { ...source, statefulSet };
 }

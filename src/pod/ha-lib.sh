@@ -1,0 +1,31 @@
+# shellcheck shell=sh
+# Shared by the failover scripts (sourced, never run on its own). Nodes are named by their
+# stable pod DNS names (<pod>.<instance>.<namespace>.svc), never by IP.
+
+log() { printf 'redis-gitops: %s\n' "$*" >&2; }
+
+# With spec.auth, redis-cli reads the password from the environment, never from argv.
+if [ -n "${REDIS_PASSWORD+set}" ]; then REDISCLI_AUTH=$REDIS_PASSWORD; export REDISCLI_AUTH; fi
+
+ordinal=${POD_NAME##*-}
+peer_name() { printf '%s-%s.%s.%s.svc' "$INSTANCE" "$1" "$INSTANCE" "$POD_NAMESPACE"; }
+me=$(peer_name "$ordinal")
+
+# Every command to another node is bounded: a vanished pod must not hang the script.
+CLI_TIMEOUT=${CLI_TIMEOUT:-2}
+cli() { timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning "$@" 2>/dev/null; }
+local_cli() { cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+
+# field NAME: the value of NAME: in the INFO text in $info ('' when absent).
+field() { printf '%s\n' "$info" | sed -n "s/^$1:\\([^[:space:]]*\\).*/\\1/p" | head -n 1; }
+
+# keys_in: the number of keys over all databases in the INFO keyspace text in $info.
+keys_in() {
+  n=0
+  for k in $(printf '%s\n' "$info" | sed -n 's/^db[0-9]*:keys=\([0-9]*\).*/\1/p'); do n=$((n + k)); done
+  echo "$n"
+}
+
+# The marker an electing node reports as its master_host: .invalid never resolves (RFC 2606),
+# so the electing server never syncs, and peers can tell it from a running Redis.
+ELECTION_HOST=election.redis-gitops.invalid

@@ -1,0 +1,91 @@
+/**
+ * Failover figures with real processes (test/support/netns; needs root for `ip netns`),
+ * Sentinel defaults (down-after-milliseconds 5000): per run, a fresh 3-pod instance,
+ * then
+ * - kill -9 of the primary while a writer confirms each write with `WAIT 1 1000` through a
+ *   Sentinel-aware client: time from the kill to the first successful write, and how many
+ *   acknowledged writes are missing afterwards (must be 0);
+ * - a rolling restart in StatefulSet order (highest ordinal first, preStop on) under plain
+ *   SETs: the longest gap between two successful writes, the failed writes, and how many
+ *   accepted writes are missing afterwards (must be 0).
+ * Through `<name>-primary` needs the role agent and a Service: not measured here.
+ */
+import { cleanupClusters, createCluster } from '../support/netns/cluster';
+import { failoverInstance, failoverPodSource } from '../support/netns/source';
+import { countPresent, eventually, masters, settled, startWriter } from '../support/netns/workload';
+
+interface Run {
+  killToWriteMs: number; lost: number; acknowledged: number; rollingGapMs: number; rollingFailed: number;
+  rollingErrors: Readonly<Record<string, number>>;
+}
+
+async function oneRun(): Promise<Run> {
+  const cluster = createCluster(failoverPodSource(failoverInstance({ image: 'redis:7.0.15', replicas: 3, config: {} })));
+  try {
+    await cluster.startAll(60_000);
+    const first = await settled(cluster, 60_000);
+    let writer = startWriter(cluster.sentinelClient(), 'kill');
+    await eventually('writes before the kill', async () => writer.acknowledgedCount >= 200);
+    await first.kill();
+    writer.mark();
+    const before = writer.acknowledgedCount;
+    await eventually('writes after the failover', async () => writer.acknowledgedCount >= before + 200, 60_000, () => cluster.quietLogs());
+    const kill = await writer.stop();
+    let primary = await settled(cluster, 60_000);
+    const lost = kill.acknowledged.length - await countPresent(cluster, primary, kill.acknowledged);
+    await first.start();
+    await settled(cluster, 60_000);
+
+    writer = startWriter(cluster.sentinelClient(), 'roll', { waitMs: null });
+    await eventually('writes before the rollout', async () => writer.acknowledgedCount >= 200);
+    for (const pod of [...cluster.pods].reverse()) {
+      await pod.stop();
+      await pod.start();
+      await settled(cluster, 60_000);
+    }
+    const after = writer.acknowledgedCount;
+    await eventually('writes after the rollout', async () => writer.acknowledgedCount >= after + 200);
+    const roll = await writer.stop();
+    primary = await settled(cluster, 60_000);
+    const rollLost = roll.acknowledged.length - await countPresent(cluster, primary, roll.acknowledged);
+    if ((await masters(cluster)).length !== 1) throw new Error('more than one primary after the rollout');
+    return {
+      killToWriteMs: kill.firstWriteAfterMarkMs ?? NaN,
+      lost: lost + rollLost,
+      acknowledged: kill.acknowledged.length + roll.acknowledged.length,
+      rollingGapMs: roll.longestGapMs,
+      rollingFailed: roll.failed,
+      rollingErrors: roll.errors,
+    };
+  } finally {
+    await cleanupClusters();
+  }
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+export async function benchFailover(runs = Number(process.env.BENCH_FAILOVER_RUNS ?? 5)): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log('failover: skipped (ip netns needs root)');
+    return;
+  }
+  console.log(`failover: 3 pods, Sentinel defaults (down-after 5000 ms), ${runs} runs`);
+  const results: Run[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await oneRun();
+    results.push(r);
+    console.log(`  run ${i + 1}: kill -9 to first write ${r.killToWriteMs} ms; rolling restart: longest gap ${r.rollingGapMs} ms, `
+      + `${r.rollingFailed} failed writes${r.rollingFailed ? ` (${JSON.stringify(r.rollingErrors)})` : ''}; `
+      + `acknowledged or accepted writes lost ${r.lost} of ${r.acknowledged}`);
+  }
+  const row = (label: string, xs: number[], unit: string) =>
+    console.log(`  ${label.padEnd(46)} median ${String(median(xs)).padStart(6)} ${unit}   max ${String(Math.max(...xs)).padStart(6)} ${unit}`);
+  row('kill -9 of the primary to first write (Sentinel)', results.map((r) => r.killToWriteMs), 'ms');
+  row('longest write gap, rolling restart', results.map((r) => r.rollingGapMs), 'ms');
+  row('failed writes, rolling restart', results.map((r) => r.rollingFailed), '  ');
+  row('acknowledged writes lost', results.map((r) => r.lost), '  ');
+}
+
+if (require.main === module) {
+  benchFailover().catch((e) => { console.error(e); process.exitCode = 1; });
+}

@@ -1,0 +1,56 @@
+/**
+ * Test harness: run the pods of a failover StatefulSet as real processes (init containers,
+ * redis-server, redis-sentinel, the preStop hook), each pod in its own Linux network
+ * namespace, so the rendered scripts run unmodified on their real ports and names.
+ *
+ * ## The network (network.ts)
+ * One namespace per pod (`rgt-<pid>-<n>-<pod>`), an `eth0` veth into a bridge in a namespace
+ * of its own, one more veth from the bridge to the test process (ioredis reaches every pod
+ * IP). `/etc/netns/<ns>/hosts`, which `ip netns exec` mounts over /etc/hosts, maps every pod's
+ * stable DNS name `<pod>.<service>.<namespace>.svc` to its current IP; `start({ newIp: true })`
+ * gives a recreated pod a new IP, as Kubernetes may. Needs root (`ip netns`).
+ * Clean-up: `cleanupClusters()` in afterEach kills every process in each namespace and
+ * deletes the namespaces and hosts files; a process 'exit' hook does the same; the first
+ * cluster of a run sweeps the `rgt-<pid>-*` namespaces of test processes that are gone.
+ *
+ * ## The pod (pod.ts): what the kubelet would do
+ * `start()`: a new incarnation (fresh emptyDirs: Sentinel state is gone, the
+ * PersistentVolume kept), every init container in order, then every container, each as
+ * `ip netns exec <ns> <command + args>` with its env resolved as the kubelet does (fieldRefs
+ * POD_NAME/POD_NAMESPACE, literal values, Secret keys from `secrets`). `kill()` is kill -9 of
+ * every process in the namespace; `stop()` runs the redis container's exec preStop (bounded
+ * by terminationGracePeriodSeconds) while the other containers get SIGTERM at once, then
+ * SIGTERMs redis. `wipeData()` empties the PersistentVolume.
+ *
+ * ## The seam (seam.ts): only paths
+ * In its namespace a pod keeps ports 6379/26379, `bind 0.0.0.0` and its DNS names. What
+ * differs: /data, /run/redis, /run/sentinel and /usr/local/etc/redis are folders under
+ * os.tmpdir(), so
+ * - redis.conf's `dir /data` and `include /run/redis/runtime.conf` point at them;
+ * - the env vars RUNTIME_CONF, DATA_DIR and SENTINEL_DIR (container paths the scripts
+ *   honour) are mapped to them, each through the container's own mounts (a path on no
+ *   mount throws); the `config` init container gets RUNTIME_CONF, as in test/support/redis;
+ * - absolute paths in a command's argv (`sh /usr/local/etc/redis/ha-init.sh`, the preStop's
+ *   `/run/redis/ha.env`) are mapped through the container's mounts;
+ * - PATH starts with a per-pod bin folder linking redis-server, redis-cli (the binaries
+ *   under test, $REDIS_SERVER/$REDIS_CLI apply) and Debian's redis-sentinel; with
+ *   `shell: 'busybox'`, `sh` and the programs the scripts run are busybox, as in the Alpine
+ *   images. Processes run as root, not UID 999; the image is not pulled.
+ *
+ * ## The source (source.ts)
+ * `failoverPodSource(instance)` takes the StatefulSet and ConfigMap renderInstance makes,
+ * less the role agent (the redis-gitops image, which talks to the Kubernetes API: tested
+ * against the test API server in test/role-agent) and the volumes only it mounts.
+ *
+ * ## Clients and checks (cluster.ts, workload.ts)
+ * `sentinelClient()` is an ioredis Sentinel client (natMap turns the announced DNS names into
+ * pod IPs); `settled()` waits for one primary, every replica linked, and every Sentinel
+ * naming it and knowing every node; `startWriter()` writes with `WAIT 1` and counts
+ * acknowledged and failed writes and the longest gap.
+ */
+export * from './network';
+export * from './pod';
+export * from './seam';
+export * from './source';
+export * from './cluster';
+export * from './workload';

@@ -1,0 +1,44 @@
+import type { RedisInstanceSpec, ResolvedRedisInstance } from '../../../src/api/types';
+import { validateRedisInstance } from '../../../src/api/validate';
+import { renderInstance } from '../../../src/render/instance';
+import { ROLE_AGENT_CONTAINER_NAME } from '../../../src/render/role-agent';
+import type { FailoverPodSource } from './seam';
+
+/** An inline test instance, validated, with failover on (quorum a majority of replicas). */
+export function failoverInstance(
+  spec: RedisInstanceSpec, options: { readonly name?: string; readonly namespace?: string; readonly downAfterMilliseconds?: number } = {},
+): ResolvedRedisInstance {
+  const { name = 'cache', namespace = 'test' } = options;
+  const result = validateRedisInstance({ apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata: { name, namespace }, spec });
+  if (!result.ok) throw new Error(`invalid test instance:\n${result.issues.join('\n')}`);
+  const resolved = result.instance;
+  return {
+    ...resolved,
+    spec: {
+      ...resolved.spec,
+      failover: {
+        mode: 'sentinel',
+        quorum: Math.floor(resolved.spec.replicas / 2) + 1,
+        downAfterMilliseconds: options.downAfterMilliseconds ?? 5000,
+        failoverTimeoutMilliseconds: 60000,
+      },
+    },
+  };
+}
+
+/**
+ * The rendered StatefulSet and ConfigMap of `instance`, as renderInstance makes them (init
+ * containers, Redis with its preStop, Sentinel, Parallel pods, the grace period), less the
+ * role agent: it runs the redis-gitops image and talks to the Kubernetes API, which these
+ * network namespaces do not have; test/role-agent runs it against the test API server.
+ * That container, and the volumes only it mounts, are the one thing this seam removes.
+ */
+export function failoverPodSource(instance: ResolvedRedisInstance): FailoverPodSource {
+  const rendered = renderInstance(instance);
+  const statefulSet = structuredClone(rendered.statefulSet);
+  const pod = statefulSet.spec!.template.spec!;
+  pod.containers = pod.containers.filter((c) => c.name !== ROLE_AGENT_CONTAINER_NAME);
+  const mounted = new Set([...(pod.initContainers ?? []), ...pod.containers].flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
+  pod.volumes = (pod.volumes ?? []).filter((v) => mounted.has(v.name));
+  return { statefulSet, configMap: rendered.configMap };
+}
