@@ -4,7 +4,8 @@ import * as crd from '../../imports/redis.github.com';
 import type { RedisInstanceSpec, ResolvedRedisInstance, ResolvedRedisInstanceSpec } from '../api/types';
 import { API_VERSION, KIND } from '../api/types';
 import { RedisValidationError, validateRedisInstance, type ValidationSource } from '../api/validate';
-import { configHash, renderRedisConf } from '../redis-conf/render';
+import { renderRedisConf } from '../redis-conf/render';
+import { podConfigHash } from '../render/config-agent';
 import { renderInstance } from '../render/instance';
 
 /** Props of a RedisInstance: its identity, then the spec fields (see RedisInstanceSpec). */
@@ -82,7 +83,11 @@ export class RedisInstance extends Construct {
   public readonly spec: ResolvedRedisInstanceSpec;
   /** The exact bytes of redis.conf in the ConfigMap. */
   public readonly redisConf: string;
-  /** Hex SHA-256 of redisConf, the pod-template annotation `redis.github.com/config-hash`. */
+  /**
+   * The pod-template annotation `redis.github.com/config-hash`: SHA-256 of what only a
+   * restart applies (restart-only keys, which live keys are set, the agent's script), not
+   * of the live values (docs/live-changes.md).
+   */
   public readonly configHash: string;
 
   public readonly instance: ApiObject;
@@ -103,7 +108,7 @@ export class RedisInstance extends Construct {
     this.namespace = resolved.namespace;
     this.spec = resolved.spec;
     this.redisConf = renderRedisConf(resolved.spec.config);
-    this.configHash = configHash(this.redisConf);
+    this.configHash = podConfigHash(resolved.spec.config);
 
     const rendered = renderInstance(resolved);
     // The RedisInstance goes through the L1 class that `cdk8s import` generated from the CRD.

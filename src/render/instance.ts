@@ -6,8 +6,11 @@ import { createHash } from 'node:crypto';
 import { singleConfArg, yesNo } from '../redis-conf/args';
 import type { ResolvedRedisInstance } from '../api/types';
 import {
-  CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
+  CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, mergedRedisConfig, renderRedisConf,
 } from '../redis-conf/render';
+import {
+  authMounts, authVolumes, configAgentContainer, configAgentData, passwordFileEnv, podConfigHash,
+} from './config-agent';
 
 /**
  * Pure builders: one ResolvedRedisInstance in, the Kubernetes objects that run it out.
@@ -15,6 +18,7 @@ import {
  * and the cluster never disagree about what an instance should look like.
  */
 
+/** On the pod template: SHA-256 of what only a restart applies (restart-only keys and our wiring; config-agent.ts). */
 export const CONFIG_HASH_ANNOTATION = 'redis.github.com/config-hash';
 /**
  * On the StatefulSet: SHA-256 of the rendered pod template. The reconciler compares it
@@ -69,8 +73,9 @@ export function primaryServiceName(name: string): string {
 
 /**
  * The init container's script: writes the runtime include of redis.conf. Pods other than
- * 0 replicate from pod 0; with auth, the password comes from the environment (a Secret
- * reference), is escaped for redis.conf (`\` and `"` backslashed, each newline written as
+ * 0 replicate from pod 0; with auth, the password is read from the Secret volume's file
+ * (REDIS_PASSWORD_FILE; exported as REDIS_PASSWORD for the scripts that run after it in
+ * this container, never in a container's env), is escaped for redis.conf (`\` and `"` backslashed, each newline written as
  * `\n`, so Redis gets the Secret's exact bytes, trailing newlines included) and written
  * with shell built-ins only (sed reads it on stdin), so it never appears in a process
  * argument list.
@@ -78,6 +83,12 @@ export function primaryServiceName(name: string): string {
 export const RUNTIME_CONFIG_SCRIPT = `set -eu
 conf="\${RUNTIME_CONF:-${RUNTIME_CONFIG_FILE}}"
 ordinal="\${POD_NAME##*-}"
+if [ -n "\${REDIS_PASSWORD_FILE:-}" ]; then
+  # The '.' keeps $(...) from dropping trailing newlines: they are part of the password.
+  REDIS_PASSWORD=$(cat "$REDIS_PASSWORD_FILE"; printf .)
+  REDIS_PASSWORD=\${REDIS_PASSWORD%.}
+  export REDIS_PASSWORD
+fi
 {
   if [ "$ordinal" != "0" ]; then
     printf 'replicaof %s %s\\n' "$PRIMARY_HOST" "$PRIMARY_PORT"
@@ -169,15 +180,21 @@ export const AOF_MIGRATION_TIMEOUT_SECONDS = 3600;
 const CLI = `redis-cli -h 127.0.0.1 -p ${REDIS_PORT}`;
 const PING = `${CLI} ping`;
 /**
+ * With auth, a probe reads the password from the Secret volume into REDISCLI_AUTH inside its
+ * own shell: redis-cli takes it from there, so it is in no container's env and no argv. The
+ * file follows a rotation; the agent puts the new password in force within its interval.
+ */
+const PROBE_AUTH = '[ -z "${REDIS_PASSWORD_FILE:-}" ] || { pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; ';
+/**
  * Ready: the server answers PONG (not LOADING, not an auth error, not refused) and is
  * either a primary or a replica whose link to its primary is up: a replica that lost its
  * primary still answers PONG but serves stale data (or none, before its first sync).
  */
 export const READINESS_COMMAND = [
-  'sh', '-c', `cli() { ${CLI} "$@"; }; cli ping | grep -q PONG && cli info replication | grep -Eq '^(role:master|master_link_status:up)'`,
+  'sh', '-c', `${PROBE_AUTH}cli() { ${CLI} "$@"; }; cli ping | grep -q PONG && cli info replication | grep -Eq '^(role:master|master_link_status:up)'`,
 ];
 /** Alive: the server answers at all, even while loading its dataset or waiting for the primary. */
-export const LIVENESS_COMMAND = ['sh', '-c', `${PING} | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
+export const LIVENESS_COMMAND = ['sh', '-c', `${PROBE_AUTH}${PING} | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
 
 const containerSecurityContext: V1SecurityContext = {
   allowPrivilegeEscalation: false,
@@ -189,11 +206,6 @@ const containerSecurityContext: V1SecurityContext = {
   runAsGroup: REDIS_UID,
   seccompProfile: { type: 'RuntimeDefault' },
 };
-
-function passwordEnv(instance: ResolvedRedisInstance, name: string): V1EnvVar[] {
-  const auth = instance.spec.auth;
-  return auth ? [{ name, valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.secretKey } } }] : [];
-}
 
 /** Redis's own defaults for the files the AOF migration looks at. */
 const REDIS_FILE_DEFAULTS = { dbfilename: 'dump.rdb', appenddirname: 'appendonlydir', appendfilename: 'appendonly.aof' } as const;
@@ -234,8 +246,12 @@ function childMetadata(instance: ResolvedRedisInstance, name = instance.name) {
   return { name, namespace: instance.namespace, labels: { ...instance.labels, ...instanceLabels(instance) } };
 }
 
+/** The whole redis.conf (a restarted pod starts with everything), and the agent's live.conf and script. */
 export function renderConfigMap(instance: ResolvedRedisInstance, redisConf = renderRedisConf(instance.spec.config)): V1ConfigMap {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: childMetadata(instance), data: { [CONFIG_FILE]: redisConf } };
+  return {
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: childMetadata(instance),
+    data: { [CONFIG_FILE]: redisConf, ...configAgentData(instance.spec.config) },
+  };
 }
 
 /** The headless Service that governs the StatefulSet and gives each pod a DNS name. */
@@ -276,7 +292,7 @@ export function renderPodDisruptionBudget(instance: ResolvedRedisInstance): V1Po
   };
 }
 
-export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = renderRedisConf(instance.spec.config)): V1StatefulSet {
+export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSet {
   const { name, spec } = instance;
   const labels = instanceLabels(instance);
   const redis: V1Container = {
@@ -284,7 +300,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
     image: spec.image,
     command: ['redis-server', `${CONFIG_DIR}/${CONFIG_FILE}`],
     ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
-    ...(spec.auth ? { env: passwordEnv(instance, 'REDISCLI_AUTH') } : {}),
+    ...(spec.auth ? { env: passwordFileEnv(instance) } : {}),
     ...(spec.resources ? { resources: structuredClone(spec.resources) as V1Container['resources'] } : {}),
     readinessProbe: probe(READINESS_COMMAND, { initialDelaySeconds: 5, periodSeconds: 5 }),
     livenessProbe: probe(LIVENESS_COMMAND, { initialDelaySeconds: 15, failureThreshold: 6 }),
@@ -293,6 +309,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
       { name: DATA_VOLUME, mountPath: DATA_DIR },
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
+      ...authMounts(instance),
     ],
   };
   // With AOF on, the init container also converts an RDB-only data volume to AOF
@@ -308,7 +325,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
       { name: 'PRIMARY_HOST', value: primaryHost(instance) },
       { name: 'PRIMARY_PORT', value: String(REDIS_PORT) },
       ...(migration ?? []),
-      ...passwordEnv(instance, 'REDIS_PASSWORD'),
+      ...passwordFileEnv(instance),
     ],
     // Without spec.resources the redis container has no limits; nor has the migration
     // (a 32Mi limit would OOM-kill it on any real dataset).
@@ -319,10 +336,11 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
     volumeMounts: [
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR },
       ...(migration ? [{ name: DATA_VOLUME, mountPath: DATA_DIR }] : []),
+      ...authMounts(instance),
     ],
   };
   const template: V1PodTemplateSpec = {
-    metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash(redisConf) } },
+    metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: podConfigHash(spec.config) } },
     spec: {
       automountServiceAccountToken: false,
       enableServiceLinks: false,
@@ -336,10 +354,11 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = r
         seccompProfile: { type: 'RuntimeDefault' },
       },
       initContainers: [init],
-      containers: [redis],
+      containers: [redis, configAgentContainer(instance, containerSecurityContext)],
       volumes: [
         { name: 'config', configMap: { name } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        ...authVolumes(instance),
       ],
     },
   };
@@ -403,7 +422,7 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     configMap: renderConfigMap(instance, redisConf),
     service: renderHeadlessService(instance),
     ...(replicated ? { primaryService: renderPrimaryService(instance) } : {}),
-    statefulSet: renderStatefulSet(instance, redisConf),
+    statefulSet: renderStatefulSet(instance),
     ...(replicated ? { podDisruptionBudget: renderPodDisruptionBudget(instance) } : {}),
   };
 }
