@@ -286,7 +286,7 @@ describe('plan: rolling updates', () => {
 
   it('adding or removing a live key rolls the pods (Redis\'s default comes back only with a restart)', () => {
     const from = { ...base, config: { maxmemory: '100mb' } };
-    for (const to of [{ ...base, config: {} }, { ...base, config: { maxmemory: '100mb', hz: '20' } }]) {
+    for (const to of [{ ...base, config: {} }, { ...base, config: { maxmemory: '100mb', hz: '20' } }] as RedisInstanceSpec[]) {
       const result = planned(to, { from });
       expect(result.action).toBe('rolling-update');
       expect(result.configChanges!.every((c) => !c.live)).toBe(true);
