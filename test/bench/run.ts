@@ -2,7 +2,8 @@
  * `npm run bench`: synth of generated fleets (ours vs. one Chart per instance), each as a
  * whole app process, for 100 and 1000 instances; then reconcile passes over 100 and 1000
  * instances against the test API server (test/bench/reconcile.ts); then hostile input refused
- * (test/bench/hostile.ts). Figures only; the
+ * (test/bench/hostile.ts); then the pods' config agent: changed file to value in force, and
+ * its idle CPU and memory (test/bench/live-agent.ts). Figures only; the
  * tests assert behaviour.
  * The fleet lives in .bench/ inside the checkout (the disk dist/ is on), removed afterwards.
  */
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { writeFleet } from './fleet';
 import { benchReconcile } from './reconcile';
 import { benchHostile } from './hostile';
+import { benchLiveAgent } from './live-agent';
 
 const ROOT = join(__dirname, '..', '..');
 const WORK = join(ROOT, '.bench');
@@ -80,6 +82,9 @@ async function main(): Promise<void> {
   await benchReconcile();
   console.log('');
   await benchHostile();
+  console.log('');
+  await benchLiveAgent('sh');
+  await benchLiveAgent('busybox');
 }
 
 if (require.main === module) {
