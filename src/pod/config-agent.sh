@@ -170,14 +170,33 @@ drop_old_password() {
 
 trap 'exit 0' TERM INT
 
+# Redis answers (loading counts). A password it refuses is said once, in the log and the status.
+said_auth=
 server_up() {
-  case $(cli ping 2>/dev/null) in PONG | LOADING*) return 0 ;; esac
+  reply=$(cli ping 2>/dev/null) || :
+  case $reply in
+    PONG | LOADING*) return 0 ;;
+    NOAUTH* | WRONGPASS*)
+      if [ -z "$said_auth" ]; then
+        said_auth=1
+        auth_state="refused Redis does not accept the password in the Secret (it was changed while this agent was not running); the pod needs a restart"
+        log "$auth_state"
+        write_status
+      fi ;;
+  esac
   return 1
 }
 
 conf_gen=unset
 secret_gen=
-[ -z "$pw_file" ] || { generation "${pw_file%/*}"; secret_gen=$gen; auth_state=current; }
+if [ -n "$pw_file" ]; then
+  generation "${pw_file%/*}"
+  secret_gen=$gen
+  auth_state=current
+  # A restarted agent does not know whether a rotation was under way: the grace period
+  # runs again from now, then only the Secret's password is kept.
+  old_until=$(( $(date +%s) + grace ))
+fi
 while :; do
   # Without a kubelet `..data` link (not a ConfigMap volume), live.conf is applied once.
   generation "$conf_dir"
