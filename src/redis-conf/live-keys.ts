@@ -98,3 +98,18 @@ export function isWiringKey(key: string): boolean {
 export function isLiveKey(key: string): boolean {
   return REDIS_CONFIG_KEYS.get(key) === 'live' && !isWiringKey(key);
 }
+
+/** The key table of docs/live-changes.md (a test keeps the two equal). */
+export function liveKeysTable(): string {
+  const keys = [...REDIS_CONFIG_KEYS.keys()].sort();
+  const list = (pick: (key: string) => boolean) => keys.filter(pick).map((k) => `\`${k}\``).join(', ');
+  return [
+    '| kind | applied by | keys |',
+    '|---|---|---|',
+    `| live | the config agent, \`CONFIG SET\`, no restart | ${list(isLiveKey)} |`,
+    `| restart-only: Redis refuses \`CONFIG SET\` (immutable) | a rolling update | ${list((k) => REDIS_CONFIG_KEYS.get(k) === 'immutable' && !isWiringKey(k))} |`,
+    `| restart-only: protected (\`enable-protected-configs\`) | a rolling update | ${list((k) => REDIS_CONFIG_KEYS.get(k) === 'protected' && !isWiringKey(k)) || '(none besides our wiring)'} |`,
+    `| restart-only: our wiring (whatever Redis allows) | a rolling update (most are refused in \`spec.config\`) | ${list(isWiringKey)} |`,
+    '| restart-only: any key not listed here (directives such as `loadmodule`, keys of other Redis versions) | a rolling update | |',
+  ].join('\n');
+}
