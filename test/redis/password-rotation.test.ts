@@ -1,12 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisInstanceSpec } from '../../src/api/types';
 import { AGENT_CONTAINER_NAME } from '../../src/render/config-agent';
 import {
-  cleanupRedisPods, configGet, connect, eventually, info, onCleanup, redisBinaries, renderSpec, renderedText, secretsFor, startRedisPod,
+  cleanupRedisPods, configGet, connect, eventually, freePort, info, makeTempDir, onCleanup, redisBinaries, renderSpec, renderedText, secretsFor,
+  startRedisPod,
   type RedisPod,
 } from '../support/redis';
 
@@ -160,3 +161,36 @@ for (const shell of ['sh', 'busybox'] as const) {
     }, 60_000);
   });
 }
+
+describe('password rotation with failover on', () => {
+  it('Sentinel\'s auth-pass follows the new password (SENTINEL SET, through stdin)', async () => {
+    const spec: RedisInstanceSpec = { image: 'redis:7.2.4', auth: { secretName: 'auth', rotationGracePeriodSeconds: 1 } };
+    const rendered = renderSpec(spec);
+    // The failover work adds SENTINEL_PORT and INSTANCE to the agent's env; set them here,
+    // pointing at a real Sentinel (redis-server --sentinel) that monitors this pod.
+    const sentinelPort = await freePort();
+    const agent = rendered.statefulSet.spec!.template.spec!.containers.find((c) => c.name === AGENT_CONTAINER_NAME)!;
+    agent.env = [...agent.env!, { name: 'SENTINEL_PORT', value: String(sentinelPort) }, { name: 'INSTANCE', value: 'cache' }];
+    const pod = await startRedisPod(rendered, 0, { recordExecs: true, secrets: secretsFor(rendered.statefulSet, OLD) });
+    const dir = makeTempDir('sentinel-');
+    const conf = join(dir, 'sentinel.conf');
+    writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\ndir ${JSON.stringify(dir)}\nsentinel monitor cache 127.0.0.1 ${pod.port} 1\n`);
+    const sentinel = spawn(redisBinaries().server, [conf, '--sentinel'], { stdio: 'ignore' });
+    onCleanup(async () => { sentinel.kill('SIGKILL'); });
+    const sentinelClient = await (async () => {
+      for (;;) {
+        try { return await connect({ port: sentinelPort }); } catch { await new Promise((r) => setTimeout(r, 50)); }
+      }
+    })();
+    expect(String(await sentinelClient.call('SENTINEL', 'SET', 'cache', 'auth-pass', OLD))).toBe('OK');
+
+    pod.updateSecrets(secretsFor(rendered.statefulSet, NEW));
+    // Sentinel rewrites its config file after SENTINEL SET: the new auth-pass is there, byte
+    // for byte (Redis 7.0 writes it unquoted: see docs/live-changes.md, "Limits").
+    await eventually('Sentinel to get the new auth-pass', async () => readFileSync(conf, 'utf8').includes(`sentinel auth-pass cache ${NEW}`), 10_000);
+    await eventually('the agent to finish the rotation', async () => pod.sidecars[AGENT_CONTAINER_NAME].logs().includes('new password in force'));
+    expect(pod.sidecars[AGENT_CONTAINER_NAME].logs()).not.toContain('auth-pass failed');
+    expect(pod.execLog()).toMatch(/redis-cli -h 127\.0\.0\.1 -p \d+ -x sentinel set cache auth-pass/);
+    expect(pod.execLog()).not.toContain('n3w-Secret');
+  }, 30_000);
+});
