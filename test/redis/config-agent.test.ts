@@ -39,7 +39,7 @@ for (const shell of ['sh', 'busybox'] as const) {
       return { rendered, pod, client: await connect(pod) };
     }
 
-    it('puts new maxmemory and maxmemory-policy in force within its interval: same process, same pod template', async () => {
+    it('puts new maxmemory and maxmemory-policy in force within its interval (same process, same pod template), and leaves restart-only keys to the rollout', async () => {
       const { rendered, pod, client } = await start(base);
       expect(await configGet(client, 'maxmemory')).toBe(String(100 * 1024 * 1024));
       const next = renderSpec(withConfig({ maxmemory: '200mb', 'maxmemory-policy': 'allkeys-lfu' }));
@@ -57,6 +57,16 @@ for (const shell of ['sh', 'busybox'] as const) {
       expect(logs).toContain(`maxmemory: ${100 * 1024 * 1024} -> ${200 * 1024 * 1024} (CONFIG GET)`);
       expect(logs).toContain('maxmemory-policy: allkeys-lru -> allkeys-lfu (CONFIG GET)');
       expect(logs).toMatch(/applied: maxmemory maxmemory-policy; refused: none/);
+
+      // A restart-only key is left to the rollout: the hash changes, the running server does not.
+      const restart = renderSpec(withConfig({ maxmemory: '200mb', 'maxmemory-policy': 'allkeys-lfu', databases: '32' }));
+      const hash = (r: typeof rendered) => r.statefulSet.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION];
+      expect(hash(restart)).not.toBe(hash(rendered));
+      pod.updateConfigMap(restart.configMap);
+      const agent = pod.sidecars[AGENT_CONTAINER_NAME];
+      await eventually('the agent to look at the new files', async () => agent.logs().split('live config').length === 4, APPLY_WITHIN_MS);
+      expect(await configGet(client, 'databases')).toBe('16');
+      expect(agent.logs()).toMatch(/applied: \(no change\); refused: none\n$/);
     });
 
     it('a value Redis refuses: the old one stays, the other key takes, and both are said (log and status)', async () => {
@@ -75,17 +85,6 @@ for (const shell of ['sh', 'busybox'] as const) {
       // It does not retry the same refused value every tick.
       await new Promise((r) => setTimeout(r, AGENT_INTERVAL_SECONDS * 1000 + 500));
       expect(pod.sidecars[AGENT_CONTAINER_NAME].logs().split('Redis refused').length).toBe(2);
-    });
-
-    it('leaves restart-only keys to the rollout: a new `databases` changes the hash, not the running server', async () => {
-      const { rendered, pod, client } = await start(base);
-      const next = renderSpec(withConfig({ databases: '32' }));
-      const hash = (r: typeof rendered) => r.statefulSet.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION];
-      expect(hash(next)).not.toBe(hash(rendered));
-      pod.updateConfigMap(next.configMap);
-      await eventually('the agent to look at the new files', async () => pod.sidecars[AGENT_CONTAINER_NAME].logs().split('live config').length === 3, APPLY_WITHIN_MS);
-      expect(await configGet(client, 'databases')).toBe('16');
-      expect(pod.sidecars[AGENT_CONTAINER_NAME].logs()).toMatch(/applied: \(no change\); refused: none\n$/);
     });
   });
 }

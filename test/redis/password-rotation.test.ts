@@ -21,7 +21,7 @@ import {
 beforeAll(() => { redisBinaries(); });
 afterEach(cleanupRedisPods);
 
-const GRACE_SECONDS = 5;
+const GRACE_SECONDS = 3;
 const OLD = 'old "pass" \\ word';
 const NEW = 'n3w-Secret\\"-pass\n';
 
@@ -149,7 +149,7 @@ for (const shell of ['sh', 'busybox'] as const) {
         const agent = pod.sidecars[AGENT_CONTAINER_NAME];
         expect(cmdline(agent.pid)).not.toContain('n3w-Secret');
         expect(Object.values(agent.env).join('\n')).not.toContain('n3w-Secret');
-        expect(agent.logs()).toContain('new password in force; the old one is accepted for 5 s more');
+        expect(agent.logs()).toContain('new password in force; the old one is accepted for 3 s more');
         expect(agent.logs()).toContain('grace period over: only the new password is accepted');
         expect(agent.logs() + pod.logs() + agentStatus(pod)).not.toContain('n3w-Secret');
         // Every program the agent and the probes ran, as /proc showed it while they ran.
