@@ -19,6 +19,9 @@ export {
   type ConfigPolicy, type ConfigIssue,
 } from './redis-conf/config-rules';
 export * from './render/instance';
+export * from './render/config-agent';
+export * from './redis-conf/live-keys';
+export * from './redis-conf/live-config';
 export * from './constructs/redis-instance';
 export * from './constructs/crd';
 export * from './synth';
@@ -33,5 +36,6 @@ export { PACKAGE_VERSION } from './version';
 export * from './reconcile/desired';
 export * from './reconcile/plan';
 export * from './reconcile/status';
+export * from './reconcile/live-config';
 export * from './reconcile/permissions';
 export * from './constructs/reconciler';
