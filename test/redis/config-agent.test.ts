@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisInstanceSpec } from '../../src/api/types';
@@ -6,7 +7,8 @@ import { liveConfigHash } from '../../src/redis-conf/live-config';
 import { AGENT_CONTAINER_NAME, AGENT_INTERVAL_SECONDS } from '../../src/render/config-agent';
 import { CONFIG_HASH_ANNOTATION } from '../../src/render/instance';
 import {
-  cleanupRedisPods, configGet, connect, eventually, redisBinaries, renderSpec, startRedisPod, type RedisPod,
+  cleanupRedisPods, configGet, connect, eventually, makeTempDir, onCleanup, redisBinaries, renderSpec, secretsFor, startRedisPod,
+  type RedisPod,
 } from '../support/redis';
 
 /**
@@ -88,3 +90,34 @@ for (const shell of ['sh', 'busybox'] as const) {
     });
   });
 }
+
+describe('the config agent, run by hand next to a pod', () => {
+  it('says once, in its log and status, when Redis does not accept the Secret\'s password (it changed while the agent was down)', async () => {
+    const rendered = renderSpec({ image: 'redis:7.2.4', auth: { secretName: 'auth' } });
+    const pod = await startRedisPod(rendered, 0, { secrets: secretsFor(rendered.statefulSet, 'the-old-one') });
+    const dir = makeTempDir('agent-');
+    writeFileSync(join(dir, 'config-agent.sh'), rendered.configMap.data!['config-agent.sh']);
+    writeFileSync(join(dir, 'live.conf'), rendered.configMap.data!['live.conf']);
+    writeFileSync(join(dir, 'password'), 'a-new-one');
+    const cliDir = makeTempDir('agent-bin-');
+    symlinkSync(redisBinaries().cli, join(cliDir, 'redis-cli'));
+    const agent = spawn('sh', [join(dir, 'config-agent.sh')], {
+      env: {
+        PATH: `${cliDir}:/usr/bin:/bin`, REDIS_PORT: String(pod.port), AGENT_STATUS: join(dir, 'status'), AGENT_INTERVAL_SECONDS: '1',
+        REDIS_PASSWORD_FILE: join(dir, 'password'),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    agent.stderr!.on('data', (c: Buffer) => { log += c.toString('utf8'); });
+    onCleanup(async () => { agent.kill('SIGKILL'); });
+    const said = 'refused Redis does not accept the password in the Secret (it was changed while this agent was not running); the pod needs a restart';
+    await eventually('the status to say so', async () => existsSync(join(dir, 'status')) && readFileSync(join(dir, 'status'), 'utf8') === `config=\tauth=${said}\n`);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(log).toBe(`redis-gitops agent: ${said}\n`);
+    // SIGTERM ends it at once (it is PID 1 of its container).
+    agent.kill('SIGTERM');
+    await new Promise((r) => agent.once('exit', r));
+    expect(agent.exitCode).toBe(0);
+  });
+});
