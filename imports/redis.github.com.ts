@@ -458,6 +458,13 @@ export interface RedisInstanceSpecAuth {
    * @schema RedisInstanceSpecAuth#secretKey
    */
   readonly secretKey?: string;
+
+  /**
+   * After the Secret's password changes, how long each pod still accepts the old one next to the new one (no restart). Then only the new one works.
+   *
+   * @schema RedisInstanceSpecAuth#rotationGracePeriodSeconds
+   */
+  readonly rotationGracePeriodSeconds?: number;
 }
 
 /**
@@ -469,6 +476,7 @@ export function toJson_RedisInstanceSpecAuth(obj: RedisInstanceSpecAuth | undefi
   const result = {
     'secretName': obj.secretName,
     'secretKey': obj.secretKey,
+    'rotationGracePeriodSeconds': obj.rotationGracePeriodSeconds,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

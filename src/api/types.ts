@@ -39,6 +39,12 @@ export interface RedisAuthSpec {
    * @default 'password'
    */
   readonly secretKey?: string;
+  /**
+   * After the password in the Secret changes, how long (0..86400 s) each pod still accepts
+   * the old password next to the new one; no pod restarts (docs/live-changes.md).
+   * @default 300
+   */
+  readonly rotationGracePeriodSeconds?: number;
 }
 
 /** A Kubernetes metav1.LabelSelector. */
@@ -253,7 +259,7 @@ export interface ResolvedRedisInstanceSpec {
   readonly resources?: ResourceRequirements;
   readonly storage: { readonly size: string; readonly storageClassName?: string };
   readonly config: Readonly<Record<string, string>>;
-  readonly auth?: { readonly secretName: string; readonly secretKey: string };
+  readonly auth?: { readonly secretName: string; readonly secretKey: string; readonly rotationGracePeriodSeconds?: number };
   readonly networkPolicy: {
     readonly enabled: boolean;
     readonly from?: readonly NetworkPolicyPeer[];

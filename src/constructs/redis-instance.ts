@@ -4,8 +4,8 @@ import * as crd from '../../imports/redis.github.com';
 import type { RedisInstanceSpec, ResolvedRedisInstance, ResolvedRedisInstanceSpec } from '../api/types';
 import { API_VERSION, KIND } from '../api/types';
 import { RedisValidationError, validateRedisInstance, type ValidationSource } from '../api/validate';
-import { configHash } from '../redis-conf/render';
-import { instanceRedisConf, renderInstance } from '../render/instance';
+import { podConfigHash } from '../render/config-agent';
+import { instanceRedisConf, instanceRedisConfig, renderInstance } from '../render/instance';
 
 /** Props of a RedisInstance: its identity, then the spec fields (see RedisInstanceSpec). */
 export interface RedisInstanceProps extends RedisInstanceSpec {
@@ -88,7 +88,11 @@ export class RedisInstance extends Construct {
   public readonly spec: ResolvedRedisInstanceSpec;
   /** The exact bytes of redis.conf in the ConfigMap. */
   public readonly redisConf: string;
-  /** Hex SHA-256 of redisConf, the pod-template annotation `redis.github.com/config-hash`. */
+  /**
+   * The pod-template annotation `redis.github.com/config-hash`: SHA-256 of what only a
+   * restart applies (restart-only keys, which live keys are set, the agent's script), not
+   * of the live values (docs/live-changes.md).
+   */
   public readonly configHash: string;
 
   public readonly instance: ApiObject;
@@ -121,7 +125,7 @@ export class RedisInstance extends Construct {
     this.namespace = resolved.namespace;
     this.spec = resolved.spec;
     this.redisConf = instanceRedisConf(resolved);
-    this.configHash = configHash(this.redisConf);
+    this.configHash = podConfigHash(instanceRedisConfig(resolved.spec));
 
     const rendered = renderInstance(resolved);
     // The RedisInstance goes through the L1 class that `cdk8s import` generated from the CRD.

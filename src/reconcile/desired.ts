@@ -7,14 +7,14 @@ import type { StatusWarning } from './status';
 
 /**
  * Desired state of one RedisInstance as read from the cluster: the objects the construct
- * renders for Git (the same builders, never a copy), plus the pieces only known at run
- * time: ownerReferences to the live RedisInstance and the hash of the auth Secret.
+ * renders for Git (the same builders, never a copy), plus what is only known at run time:
+ * ownerReferences to the live RedisInstance.
  */
 
 /**
- * Pod-template annotation: a salted SHA-256 of the password in the auth Secret. A new
- * password changes it, so the StatefulSet rolls its pods. It is the only run-time-only
- * field of the pod template: Argo CD must ignore it (see docs/reconciler.md).
+ * Pod-template annotation that earlier versions set to a salted hash of the password, so
+ * that a new password rolled the pods. Passwords now rotate live, inside the pods
+ * (docs/live-changes.md): nothing sets it; the rules remove it where it is left over.
  */
 export const SECRET_HASH_ANNOTATION = 'redis.github.com/secret-hash';
 
@@ -30,7 +30,10 @@ export type DesiredResult =
   | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
 
 export interface DesiredContext {
-  /** secretHash() of the auth Secret; absent when the instance has no auth or the Secret was not found. */
+  /**
+   * secretHash() of the auth Secret. Not used since passwords rotate live (no pod
+   * template carries it); accepted until the pass stops passing it.
+   */
   readonly secretHash?: string;
 }
 
@@ -56,18 +59,12 @@ function owned<T extends { metadata?: V1ObjectMeta }>(object: T, owner: V1OwnerR
  * Validate a RedisInstance read from the cluster and build what should exist for it.
  * The volumeClaimTemplates get no ownerReference: claims must outlive the instance.
  */
-export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): DesiredResult {
+export function desiredFor(obj: RedisInstanceObject, _ctx: DesiredContext = {}): DesiredResult {
   const result = validateRedisInstance(obj, { origin: 'cluster' });
   if (!result.ok) return { ok: false, issues: result.issues };
   const rendered = renderInstance(result.instance);
   const owner = ownerReference(obj);
   const statefulSet = owned(rendered.statefulSet, owner);
-  if (result.instance.spec.auth && ctx.secretHash) {
-    // template-hash (on the StatefulSet) stays the hash of the Git-rendered template, so
-    // Argo-applied and reconciler-created StatefulSets agree; secret-hash is compared apart.
-    const meta = statefulSet.spec!.template.metadata!;
-    meta.annotations = { ...meta.annotations, [SECRET_HASH_ANNOTATION]: ctx.secretHash };
-  }
   const objects: RenderedInstance = {
     configMap: owned(rendered.configMap, owner),
     service: owned(rendered.service, owner),
@@ -97,7 +94,7 @@ export function authSecret(obj: RedisInstanceObject, read: NamespaceSecrets): { 
   const namespace = obj.metadata.namespace ?? 'default';
   const key = auth.secretKey ?? 'password';
   if (read.error !== undefined) {
-    return { warning: { reason: 'SecretsUnreadable', message: `cannot read Secrets in ${namespace}, so a password change does not restart the pods (${read.error})` } };
+    return { warning: { reason: 'SecretsUnreadable', message: `cannot read Secrets in ${namespace}, so whether Secret ${auth.secretName} exists is not checked (${read.error})` } };
   }
   const secret = read.secrets?.get(auth.secretName);
   if (!secret) return { warning: { reason: 'SecretNotFound', message: `Secret ${auth.secretName} not found; the pods cannot start until it exists` } };

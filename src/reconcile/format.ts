@@ -1,3 +1,5 @@
+import type { ConfigChange } from '../redis-conf/live-config';
+import { CONFIG_HASH_ANNOTATION } from '../render/instance';
 import type { ChildWrite, Reason } from './children';
 import type { PvcExpansion } from './claims';
 import type { Rule } from './rules';
@@ -56,14 +58,36 @@ export function recreateMessage(name: string, cause: readonly Reason[]): string 
   return `recreate StatefulSet ${name} keeping its pods and claims: ${summarize(cause)}`;
 }
 
-export function rollingUpdateMessage(name: string, cause: readonly Reason[]): string {
-  return `rolling update of StatefulSet ${name}: ${summarize(cause)}`;
+const CONFIG_HASH_FIELD = `spec.template.metadata.annotations[${CONFIG_HASH_ANNOTATION}]`;
+
+/** `maxmemory 100mb → 200mb (no restart)`, `databases 16 → 32 (restart)`. */
+export function configChangeLine(change: ConfigChange): string {
+  return `${change.key} ${change.from ?? '(unset)'} → ${change.to ?? '(unset)'} (${change.live ? 'no restart' : 'restart'})`;
 }
 
-/** Action none: `in sync`, or the other writes. */
-export function inSyncMessage(writes: readonly ChildWrite[], expansions: readonly PvcExpansion[]): string {
+/** `live: maxmemory 100mb → 200mb (no restart), ...`, or nothing. */
+function liveLine(config: readonly ConfigChange[]): string[] {
+  const live = config.filter((c) => c.live);
+  return live.length > 0 ? [`live: ${live.map(configChangeLine).join(', ')}`] : [];
+}
+
+/**
+ * The config hash stands for the restart-only keys that changed, each named (its hash
+ * alone when only our wiring changed); the live keys follow, marked as such.
+ */
+export function rollingUpdateMessage(name: string, cause: readonly Reason[], config: readonly ConfigChange[] = []): string {
+  const restart = config.filter((c) => !c.live);
+  const shown = restart.length > 0 ? cause.filter((r) => r.field !== CONFIG_HASH_FIELD) : cause;
+  const parts = [...(shown.length > 0 ? [summarize(shown)] : []), ...restart.map(configChangeLine)];
+  return [`rolling update of StatefulSet ${name}: ${parts.join('; ')}`, ...liveLine(config)].join('; ');
+}
+
+/** Action none: `in sync`, or the live config changes and the other writes. */
+export function inSyncMessage(writes: readonly ChildWrite[], expansions: readonly PvcExpansion[], config: readonly ConfigChange[] = []): string {
   const extra = [...writes.map(writeLine), ...expansions.map(expansionLine)];
-  return extra.length > 0 ? `StatefulSet in sync; ${extra.join(', ')}` : 'in sync';
+  const live = liveLine(config);
+  if (extra.length === 0 && live.length === 0) return 'in sync';
+  return ['StatefulSet in sync', ...live, ...(extra.length > 0 ? [extra.join(', ')] : [])].join('; ');
 }
 
 export function shrinkRefusal(largest: string, desiredSize: string): string {

@@ -7,6 +7,8 @@ import { instanceClaims, planClaims, type ClaimKeepingSize, type PvcExpansion } 
 import type { Desired } from './desired';
 import { createMessage, inSyncMessage, recreateMessage, rollingUpdateMessage } from './format';
 import { decide, type Action } from './rules';
+import { CONFIG_FILE } from '../redis-conf/render';
+import { configChanges, type ConfigChange } from '../redis-conf/live-config';
 
 /**
  * plan(desired, live): what to do for one instance, and why. Pure: no I/O, no clock.
@@ -23,7 +25,7 @@ import { decide, type Action } from './rules';
  * A second pass right after a successful one plans action none and no writes.
  */
 
-export type { Action, Reason, ChildWrite, MergePatch, PvcExpansion, ClaimKeepingSize };
+export type { Action, Reason, ChildWrite, MergePatch, PvcExpansion, ClaimKeepingSize, ConfigChange };
 export type { ChildKind } from './children';
 export { claimName, instanceClaims } from './claims';
 
@@ -38,6 +40,11 @@ export interface Plan {
   readonly claimsKeepingSize: readonly ClaimKeepingSize[];
   /** True when a claim must grow but `live.storageClasses` was not given: read them and plan again. */
   readonly needsStorageClasses: boolean;
+  /**
+   * The redis.conf keys whose value changes (the live ConfigMap's against the desired),
+   * each live (the agent applies it, no restart) or restart-only (in the config hash).
+   */
+  readonly configChanges?: readonly ConfigChange[];
   /** One line for people: the action and its main reasons, or why it was refused. */
   readonly message: string;
 }
@@ -84,6 +91,7 @@ export function plan(desired: Desired, live: LiveState): Plan {
   const childWrites = planChildren(objects, live);
   const claimPlan = planClaims(claims, resolved.spec.storage.size, live.storageClasses);
   const { reasons } = decision;
+  const config = configChanges(live.configMap?.data?.[CONFIG_FILE], objects.configMap.data?.[CONFIG_FILE] ?? '');
   if (decision.action === 'create' || !live.statefulSet) return { action: 'create', reasons, childWrites, ...claimPlan, message: createMessage(name, claims.length) };
   if (decision.action === 'recreate') return { action: 'recreate', reasons, childWrites, ...claimPlan, message: recreateMessage(name, decision.cause) };
 
@@ -93,11 +101,14 @@ export function plan(desired: Desired, live: LiveState): Plan {
     return {
       action: 'rolling-update', reasons: [...reasons, ...metadata.reasons],
       statefulSetPatch: metadata.patch ? mergePatches([decision.patch, metadata.patch]) : decision.patch,
-      childWrites, ...claimPlan, message: rollingUpdateMessage(name, decision.cause),
+      childWrites, ...claimPlan, configChanges: config, message: rollingUpdateMessage(name, decision.cause, config),
     };
   }
   const writes: ChildWrite[] = metadata.patch
     ? [{ verb: 'patch', kind: 'StatefulSet', name, patch: metadata.patch, reasons: metadata.reasons }, ...childWrites]
     : childWrites;
-  return { action: 'none', reasons: [], childWrites: writes, ...claimPlan, message: inSyncMessage(writes, claimPlan.pvcExpansions) };
+  return {
+    action: 'none', reasons: [], childWrites: writes, ...claimPlan, configChanges: config,
+    message: inSyncMessage(writes, claimPlan.pvcExpansions, config),
+  };
 }

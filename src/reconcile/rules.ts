@@ -164,21 +164,14 @@ export const RULES: readonly Rule[] = [
   },
   {
     field: SECRET_HASH_FIELD,
-    compared: 'as a string; kept when the Secret could not be read; removed when the spec has no `auth`',
+    compared: 'left over on the live template by an earlier version (passwords now rotate without a restart): removed',
     action: 'rolling-update',
-    check: ({ object, desired, live, auth }) => {
-      if (!live) return [];
-      const wanted = secretHash(desired);
-      const found = secretHash(live);
-      // The hashes say nothing to people; the field says the password changed.
-      if (wanted !== undefined && wanted !== found) return [{ object, field: SECRET_HASH_FIELD }];
+    check: ({ object, desired, live }) => {
       // When the template changed too, its reasons cover the removal (the template is patched whole).
-      if (!auth && found !== undefined && templateHash(desired) === templateHash(live)) return [{ object, field: SECRET_HASH_FIELD, to: '(removed)' }];
-      return [];
+      if (!live || secretHash(live) === undefined || templateHash(desired) !== templateHash(live)) return [];
+      return [{ object, field: SECRET_HASH_FIELD, to: '(removed)' }];
     },
-    patch: (input) => (secretHash(input.desired) !== undefined
-      ? { spec: { template: templatePatch(input) } }
-      : { spec: { template: { metadata: { annotations: { [SECRET_HASH_ANNOTATION]: null } } } } }),
+    patch: () => ({ spec: { template: { metadata: { annotations: { [SECRET_HASH_ANNOTATION]: null } } } } }),
   },
   statefulSetField('rolling-update', 'absent = `RollingUpdate` with `partition: 0`', {
     field: 'spec.updateStrategy',
@@ -258,10 +251,10 @@ function secretHash(sts: V1StatefulSet): string | undefined {
   return sts.spec?.template?.metadata?.annotations?.[SECRET_HASH_ANNOTATION];
 }
 
-/** The desired template, whole; without auth, a secret hash left on the live one is removed. */
-function templatePatch({ desired, live, auth }: RuleInput): MergePatch {
+/** The desired template, whole; a secret hash left on the live one is removed. */
+function templatePatch({ desired, live }: RuleInput): MergePatch {
   const template = structuredClone(desired.spec!.template);
-  if (auth || !live || secretHash(live) === undefined) return { ...template };
+  if (!live || secretHash(live) === undefined) return { ...template };
   return { ...template, metadata: { ...template.metadata, annotations: { ...template.metadata?.annotations, [SECRET_HASH_ANNOTATION]: null } } };
 }
 

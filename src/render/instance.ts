@@ -7,7 +7,7 @@ import { singleConfArg, yesNo } from '../redis-conf/args';
 import { DATA_DIR, DATA_VOLUME, REDIS_CONTAINER_SECURITY_CONTEXT, REDIS_UID } from './pod';
 import type { ResolvedRedisInstance } from '../api/types';
 import {
-  CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, configHash, mergedRedisConfig, renderRedisConf,
+  CONFIG_DIR, CONFIG_FILE, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, mergedRedisConfig, renderRedisConf,
 } from '../redis-conf/render';
 import { derivedMemoryConfig } from '../redis-conf/memory';
 import { renderNetworkPolicy, type NetworkPolicy } from './network-policy';
@@ -25,6 +25,9 @@ import {
 } from './sentinel';
 
 export { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from './role-agent';
+import {
+  authMounts, authVolumes, configAgentContainer, configAgentData, passwordFileEnv, podConfigHash,
+} from './config-agent';
 
 /**
  * Pure builders: one ResolvedRedisInstance in, the Kubernetes objects that run it out.
@@ -32,6 +35,7 @@ export { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from './role-age
  * and the cluster never disagree about what an instance should look like.
  */
 
+/** On the pod template: SHA-256 of what only a restart applies (restart-only keys and our wiring; config-agent.ts). */
 export const CONFIG_HASH_ANNOTATION = 'redis.github.com/config-hash';
 export { SCRIPTS_HASH_ANNOTATION } from './sentinel';
 /**
@@ -84,8 +88,9 @@ export function primaryServiceName(name: string): string {
 
 /**
  * The init container's script: writes the runtime include of redis.conf. Pods other than
- * 0 replicate from pod 0; with auth, the password comes from the environment (a Secret
- * reference), is escaped for redis.conf (`\` and `"` backslashed, each newline written as
+ * 0 replicate from pod 0; with auth, the password is read from the Secret volume's file
+ * (REDIS_PASSWORD_FILE; exported as REDIS_PASSWORD for the scripts that run after it in
+ * this container, never in a container's env), is escaped for redis.conf (`\` and `"` backslashed, each newline written as
  * `\n`, so Redis gets the Secret's exact bytes, trailing newlines included) and written
  * with shell built-ins only (sed reads it on stdin), so it never appears in a process
  * argument list.
@@ -93,6 +98,12 @@ export function primaryServiceName(name: string): string {
 export const RUNTIME_CONFIG_SCRIPT = `set -eu
 conf="\${RUNTIME_CONF:-${RUNTIME_CONFIG_FILE}}"
 ordinal="\${POD_NAME##*-}"
+if [ -n "\${REDIS_PASSWORD_FILE:-}" ]; then
+  # The '.' keeps $(...) from dropping trailing newlines: they are part of the password.
+  REDIS_PASSWORD=$(cat "$REDIS_PASSWORD_FILE"; printf .)
+  REDIS_PASSWORD=\${REDIS_PASSWORD%.}
+  export REDIS_PASSWORD
+fi
 {
   if [ "$ordinal" != "0" ]; then
     printf 'replicaof %s %s\\n' "$PRIMARY_HOST" "$PRIMARY_PORT"
@@ -185,27 +196,28 @@ function cli(tls: boolean): string {
   return `redis-cli ${tls ? `${TLS_CLI_FLAGS} ` : ''}-h 127.0.0.1 -p ${REDIS_PORT}`;
 }
 /**
+ * With auth, a probe reads the password from the Secret volume into REDISCLI_AUTH inside its
+ * own shell: redis-cli takes it from there, so it is in no container's env and no argv. The
+ * file follows a rotation; the agent puts the new password in force within its interval.
+ */
+const PROBE_AUTH = '[ -z "${REDIS_PASSWORD_FILE:-}" ] || { pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; ';
+/**
  * Ready: the server answers PONG (not LOADING, not an auth error, not refused) and is
  * either a primary or a replica whose link to its primary is up: a replica that lost its
  * primary still answers PONG but serves stale data (or none, before its first sync).
  */
 export function readinessCommand(tls = false): string[] {
-  return ['sh', '-c', `cli() { ${cli(tls)} "$@"; }; cli ping | grep -q PONG && cli info replication | grep -Eq '^(role:master|master_link_status:up)'`];
+  return ['sh', '-c', `${PROBE_AUTH}cli() { ${cli(tls)} "$@"; }; cli ping | grep -q PONG && cli info replication | grep -Eq '^(role:master|master_link_status:up)'`];
 }
 /** Alive: the server answers at all, even while loading its dataset or waiting for the primary. */
 export function livenessCommand(tls = false): string[] {
-  return ['sh', '-c', `${cli(tls)} ping | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
+  return ['sh', '-c', `${PROBE_AUTH}${cli(tls)} ping | grep -Eq 'PONG|LOADING|MASTERDOWN'`];
 }
 /** The probes without TLS. */
 export const READINESS_COMMAND = readinessCommand();
 export const LIVENESS_COMMAND = livenessCommand();
 
 const containerSecurityContext = REDIS_CONTAINER_SECURITY_CONTEXT;
-
-function passwordEnv(instance: ResolvedRedisInstance, name: string): V1EnvVar[] {
-  const auth = instance.spec.auth;
-  return auth ? [{ name, valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.secretKey } } }] : [];
-}
 
 /** Redis's own defaults for the files the AOF migration looks at. */
 const REDIS_FILE_DEFAULTS = { dbfilename: 'dump.rdb', appenddirname: 'appendonlydir', appendfilename: 'appendonly.aof' } as const;
@@ -268,10 +280,15 @@ function childMetadata(instance: ResolvedRedisInstance, name = instance.name) {
   return { name, namespace: instance.namespace, labels: { ...instance.labels, ...instanceLabels(instance) } };
 }
 
+/** The whole redis.conf (a restarted pod starts with everything), the agent's live.conf and script, and the failover scripts. */
 export function renderConfigMap(instance: ResolvedRedisInstance, redisConf = instanceRedisConf(instance)): V1ConfigMap {
   return {
     apiVersion: 'v1', kind: 'ConfigMap', metadata: childMetadata(instance),
-    data: { [CONFIG_FILE]: redisConf, ...(instance.spec.failover ? sentinelConfigMapData(instance) : {}) },
+    data: {
+      [CONFIG_FILE]: redisConf,
+      ...configAgentData(instanceRedisConfig(instance.spec)),
+      ...(instance.spec.failover ? sentinelConfigMapData(instance) : {}),
+    },
   };
 }
 
@@ -325,7 +342,7 @@ export function renderPodDisruptionBudget(instance: ResolvedRedisInstance): V1Po
   };
 }
 
-export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = instanceRedisConf(instance)): V1StatefulSet {
+export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSet {
   const { name, spec } = instance;
   const labels = instanceLabels(instance);
   const tls = tlsOf(instance);
@@ -337,7 +354,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
       { name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' },
       ...(tls?.allowPlaintext ? [{ name: PLAINTEXT_PORT_NAME, containerPort: PLAINTEXT_PORT, protocol: 'TCP' }] : []),
     ],
-    ...(spec.auth ? { env: passwordEnv(instance, 'REDISCLI_AUTH') } : {}),
+    ...(spec.auth ? { env: passwordFileEnv(instance) } : {}),
     ...(spec.resources ? { resources: structuredClone(spec.resources) as V1Container['resources'] } : {}),
     readinessProbe: probe(readinessCommand(!!tls), { initialDelaySeconds: 5, periodSeconds: 5 }),
     livenessProbe: probe(livenessCommand(!!tls), { initialDelaySeconds: 15, failureThreshold: 6 }),
@@ -347,6 +364,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
       ...(tls ? [structuredClone(TLS_VOLUME_MOUNT)] : []),
+      ...authMounts(instance),
     ],
   };
   // With AOF on, the init container also converts an RDB-only data volume to AOF
@@ -362,7 +380,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
       { name: 'PRIMARY_HOST', value: primaryHost(instance) },
       { name: 'PRIMARY_PORT', value: String(REDIS_PORT) },
       ...(migration ?? []),
-      ...passwordEnv(instance, 'REDIS_PASSWORD'),
+      ...passwordFileEnv(instance),
     ],
     // Without spec.resources the redis container has no limits; nor has the migration
     // (a 32Mi limit would OOM-kill it on any real dataset).
@@ -373,6 +391,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
     volumeMounts: [
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR },
       ...(migration ? [{ name: DATA_VOLUME, mountPath: DATA_DIR }] : []),
+      ...authMounts(instance),
     ],
   };
   const failover = spec.failover ? sentinelPodParts(instance) : undefined;
@@ -388,7 +407,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
     metadata: {
       labels,
       annotations: {
-        [CONFIG_HASH_ANNOTATION]: configHash(redisConf),
+        [CONFIG_HASH_ANNOTATION]: podConfigHash(instanceRedisConfig(spec)),
         ...(scripts ? { [SCRIPTS_HASH_ANNOTATION]: scriptsHash(scripts) } : {}),
       },
     },
@@ -412,6 +431,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
       containers: [
         redis,
         ...(failover ? [...failover.containers.map(restricted), roleAgentContainer(instance)] : []),
+        configAgentContainer(instance, containerSecurityContext),
         ...optionalList(renderExporterContainer(instance, containerSecurityContext, tls ? {
           caFile: TLS_CA_FILE, certFile: TLS_CERT_FILE, keyFile: TLS_KEY_FILE, volumeMount: TLS_VOLUME_MOUNT,
         } : undefined)),
@@ -419,6 +439,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance, redisConf = i
       volumes: [
         { name: 'config', configMap: { name } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        ...authVolumes(instance),
         ...(failover ? [...failover.volumes, ...roleAgentVolumes(instance)] : []),
         ...optionalList(tlsVolume(instance)),
       ],
@@ -567,7 +588,7 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     ...(instance.spec.failover ? {
       serviceAccount: renderServiceAccount(instance), role: renderRole(instance), roleBinding: renderRoleBinding(instance),
     } : {}),
-    statefulSet: renderStatefulSet(instance, redisConf),
+    statefulSet: renderStatefulSet(instance),
     ...(replicated ? { podDisruptionBudget: renderPodDisruptionBudget(instance) } : {}),
     ...optional('networkPolicy', renderNetworkPolicy(instance, selectorLabels(instance.name), childMetadata(instance).labels, {
       ...(metricsOf(instance) ? { metricsPort: METRICS_PORT } : {}),

@@ -29,9 +29,14 @@ describe('validateRedisInstance', () => {
     });
   });
 
-  it('defaults auth.secretKey to "password"', () => {
+  it('defaults auth.secretKey to "password" and rotationGracePeriodSeconds to 300', () => {
     const result = validateRedisInstance(manifest({ auth: { secretName: 'pw' } }));
-    expect(result.instance?.spec.auth).toEqual({ secretName: 'pw', secretKey: 'password' });
+    expect(result.instance?.spec.auth).toEqual({ secretName: 'pw', secretKey: 'password', rotationGracePeriodSeconds: 300 });
+    const custom = validateRedisInstance(manifest({ auth: { secretName: 'pw', rotationGracePeriodSeconds: 0 } }));
+    expect(custom.instance?.spec.auth?.rotationGracePeriodSeconds).toBe(0);
+    const bad = validateRedisInstance(manifest({ auth: { secretName: 'pw', rotationGracePeriodSeconds: 86401 } }));
+    expect(bad.ok).toBe(false);
+    expect(JSON.stringify(bad.issues)).toContain('rotationGracePeriodSeconds');
   });
 
   it('does not modify its input', () => {

@@ -3,7 +3,8 @@
  * whole app process, for 100 and 1000 instances; then reconcile passes over 100 and 1000
  * instances against the test API server (test/bench/reconcile.ts); then hostile input refused
  * (test/bench/hostile.ts); then failover with real processes in network namespaces
- * (test/bench/failover.ts). Figures only; the
+ * (test/bench/failover.ts); then the pods' config agent: changed file to value in force, and
+ * its idle CPU and memory (test/bench/live-agent.ts). Figures only; the
  * tests assert behaviour.
  * The fleet lives in .bench/ inside the checkout (the disk dist/ is on), removed afterwards.
  */
@@ -14,6 +15,7 @@ import { writeFleet } from './fleet';
 import { benchReconcile } from './reconcile';
 import { benchHostile } from './hostile';
 import { benchFailover } from './failover';
+import { benchLiveAgent } from './live-agent';
 
 const ROOT = join(__dirname, '..', '..');
 const WORK = join(ROOT, '.bench');
@@ -83,6 +85,9 @@ async function main(): Promise<void> {
   console.log('');
   await benchHostile();
   await benchFailover();
+  console.log('');
+  await benchLiveAgent('sh');
+  await benchLiveAgent('busybox');
 }
 
 if (require.main === module) {

@@ -55,9 +55,9 @@ describe('failover sentinel (the default from 3 replicas)', () => {
   });
 
   it('runs redis, sentinel and the role agent; the scripts hash rolls the pods when a script changes', () => {
-    expect(pod.containers.map((c: any) => c.name)).toEqual(['redis', 'sentinel', 'role-agent']);
+    expect(pod.containers.map((c: any) => c.name)).toEqual(['redis', 'sentinel', 'role-agent', 'config-agent']);
     expect(container('sentinel').image).toBe('redis:7.2.4-alpine');
-    expect(Object.keys(find('ConfigMap').data).sort()).toEqual(['ha-init.sh', 'ha-lib.sh', 'ha-pre-stop.sh', 'ha-sentinel.sh', 'redis.conf']);
+    expect(Object.keys(find('ConfigMap').data).sort()).toEqual(['config-agent.sh', 'ha-init.sh', 'ha-lib.sh', 'ha-pre-stop.sh', 'ha-sentinel.sh', 'live.conf', 'redis.conf']);
     expect(sts.spec.template.metadata.annotations['redis.github.com/scripts-hash']).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -124,7 +124,7 @@ describe('failover sentinel (the default from 3 replicas)', () => {
 
   it('without failover renders no Sentinel, no role agent and no RBAC', () => {
     const off = synth({ failover: 'none' });
-    expect(off.pod.containers.map((c: any) => c.name)).toEqual(['redis']);
+    expect(off.pod.containers.map((c: any) => c.name)).toEqual(['redis', 'config-agent']);
     expect(off.objects.some((o) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(o.kind))).toBe(false);
     expect(off.find('Service').spec.ports).toHaveLength(1);
     expect(off.find('Service').spec.publishNotReadyAddresses).toBeUndefined();

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { App, Chart, Testing } from 'cdk8s';
 import { RedisInstance, type RedisInstanceProps } from '../../src/constructs/redis-instance';
 import { RedisValidationError, validateRedisInstance } from '../../src/api/validate';
-import { configHash, renderRedisConf } from '../../src/redis-conf/render';
+import { renderRedisConf } from '../../src/redis-conf/render';
+import { renderLiveConf } from '../../src/redis-conf/live-config';
+import { CONFIG_AGENT_SCRIPT, podConfigHash } from '../../src/render/config-agent';
 import {
   AOF_MIGRATION_SCRIPT, AOF_MIGRATION_TIMEOUT_SECONDS, RUNTIME_CONFIG_SCRIPT, TEMPLATE_HASH_ANNOTATION, podTemplateHash,
 } from '../../src/render/instance';
@@ -22,6 +24,7 @@ function synth(props: Partial<RedisInstanceProps> = {}, chartProps: { namespace?
     pod: sts.spec.template.spec,
     redisContainer: sts.spec.template.spec.containers[0],
     init: sts.spec.template.spec.initContainers[0],
+    agent: sts.spec.template.spec.containers.find((c: any) => c.name === 'config-agent'),
   };
 }
 
@@ -123,13 +126,22 @@ describe('RedisInstance construct', () => {
       expect('storageClassName' in vct.spec).toBe(false);
     });
 
-    it('config reaches redis.conf, and its SHA-256 the pod-template annotation', () => {
-      const { find, sts, redis } = synth({ config: { 'maxmemory-policy': 'allkeys-lru', maxmemory: '100mb' } });
-      const conf = find('ConfigMap').data['redis.conf'];
-      expect(conf).toBe(renderRedisConf({ maxmemory: '100mb', 'maxmemory-policy': 'allkeys-lru' }));
-      expect(conf).toContain('\nmaxmemory 100mb\nmaxmemory-policy allkeys-lru\n');
-      expect(sts.spec.template.metadata.annotations['redis.github.com/config-hash']).toBe(configHash(conf));
-      expect(redis.configHash).toBe(configHash(conf));
+    it('config reaches redis.conf whole, live keys live.conf, and the restart-only part the pod-template hash', () => {
+      const config = { 'maxmemory-policy': 'allkeys-lru', maxmemory: '100mb', databases: '16' };
+      const { find, sts, redis } = synth({ config });
+      const data = find('ConfigMap').data;
+      expect(data['redis.conf']).toBe(renderRedisConf(config));
+      expect(data['redis.conf']).toContain('\ndatabases 16\ndir /data\nmaxmemory 100mb\nmaxmemory-policy allkeys-lru\n');
+      expect(data['live.conf']).toBe(renderLiveConf(config));
+      expect(data['live.conf'].split('\n').slice(1)).toEqual(['appendfsync\teverysec', 'maxmemory\t100mb', 'maxmemory-policy\tallkeys-lru', '']);
+      expect(data['config-agent.sh']).toBe(CONFIG_AGENT_SCRIPT);
+      expect(sts.spec.template.metadata.annotations['redis.github.com/config-hash']).toBe(podConfigHash(config));
+      expect(redis.configHash).toBe(podConfigHash(config));
+      // A live value leaves the template (and its hash) alone; a restart-only one does not.
+      const template = (c: Record<string, string>) => synth({ config: c }).sts.spec.template;
+      expect(template({ ...config, maxmemory: '200mb', 'maxmemory-policy': 'allkeys-lfu' })).toEqual(sts.spec.template);
+      expect(template({ ...config, databases: '32' }).metadata.annotations['redis.github.com/config-hash'])
+        .not.toBe(podConfigHash(config));
     });
 
     it('labels go to the RedisInstance and its children; ours win', () => {
@@ -171,8 +183,11 @@ describe('RedisInstance construct', () => {
       { name: 'config', mountPath: '/usr/local/etc/redis', readOnly: true },
       { name: 'runtime', mountPath: '/run/redis', readOnly: true },
     ]);
+    // The whole ConfigMap as a folder (no subPath), so the kubelet updates it in place.
     expect(pod.volumes).toContainEqual({ name: 'config', configMap: { name: 'cache' } });
-    expect(redisContainer.readinessProbe.exec.command).toEqual(['sh', '-c', 'cli() { redis-cli -h 127.0.0.1 -p 6379 "$@"; }; '
+    for (const c of [...pod.containers, ...pod.initContainers]) for (const m of c.volumeMounts) expect(m.subPath, `${c.name} ${m.mountPath}`).toBeUndefined();
+    expect(redisContainer.readinessProbe.exec.command).toEqual(['sh', '-c', '[ -z "${REDIS_PASSWORD_FILE:-}" ] || '
+      + '{ pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; cli() { redis-cli -h 127.0.0.1 -p 6379 "$@"; }; '
       + 'cli ping | grep -q PONG && cli info replication | grep -Eq \'^(role:master|master_link_status:up)\'']);
     expect(redisContainer.livenessProbe.exec.command[2]).toContain('redis-cli -h 127.0.0.1 -p 6379 ping');
     expect(sts.spec.serviceName).toBe('cache');
@@ -275,28 +290,41 @@ describe('RedisInstance construct', () => {
   });
 
   describe('auth', () => {
-    const secretRef = { secretKeyRef: { name: 'cache-auth', key: 'redis-password' } };
-    const { objects, init, redisContainer } = synth({ replicas: 2, auth: { secretName: 'cache-auth', secretKey: 'redis-password' } });
+    const { objects, init, redisContainer, pod, agent } = synth({ replicas: 2, auth: { secretName: 'cache-auth', secretKey: 'redis-password' } });
 
-    it('delivers the password from the Secret at run time: requirepass and masterauth via the init container', () => {
-      expect(init.env).toContainEqual({ name: 'REDIS_PASSWORD', valueFrom: secretRef });
+    it('delivers the password from the Secret volume at run time: requirepass and masterauth via the init container', () => {
+      const file = { name: 'REDIS_PASSWORD_FILE', value: '/run/secrets/redis-gitops/password' };
+      const mount = { name: 'auth', mountPath: '/run/secrets/redis-gitops', readOnly: true };
+      expect(pod.volumes).toContainEqual({
+        name: 'auth', secret: { secretName: 'cache-auth', items: [{ key: 'redis-password', path: 'password' }], defaultMode: 0o440 },
+      });
+      expect(init.env).toContainEqual(file);
+      expect(init.volumeMounts).toContainEqual(mount);
       expect(RUNTIME_CONFIG_SCRIPT).toContain(`printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$pw" "$pw"`);
-      expect(redisContainer.env).toEqual([{ name: 'REDISCLI_AUTH', valueFrom: secretRef }]);
+      expect(redisContainer.env).toEqual([file]);
+      expect(redisContainer.volumeMounts).toContainEqual(mount);
+      expect(agent.env).toContainEqual(file);
+      expect(agent.env).toContainEqual({ name: 'ROTATION_GRACE_SECONDS', value: '300' });
+      expect(agent.volumeMounts).toContainEqual(mount);
     });
 
     it('never puts a password in any output', () => {
       const text = JSON.stringify(objects);
       // Outside the init script's printf format, nothing mentions requirepass or masterauth.
       const script = JSON.stringify(RUNTIME_CONFIG_SCRIPT).slice(1, -1);
-      expect(text.split(script).join('')).not.toMatch(/requirepass|masterauth/);
-      // Every password variable comes from the Secret, none holds a literal value.
-      for (const c of [init, redisContainer]) {
-        for (const e of c.env.filter((v: any) => /PASSWORD|AUTH/.test(v.name))) expect(e).toEqual({ name: e.name, valueFrom: secretRef });
+      // The agent's script rewrites those lines of the runtime include after a rotation.
+      const agentScript = JSON.stringify(CONFIG_AGENT_SCRIPT).slice(1, -1);
+      expect(text.split(script).join('').split(agentScript).join('')).not.toMatch(/requirepass|masterauth/);
+      // No container gets the password in its env: only the path of the Secret volume's file.
+      for (const c of [...pod.initContainers, ...pod.containers]) {
+        for (const e of c.env ?? []) expect(e.valueFrom?.secretKeyRef, `${c.name} ${e.name}`).toBeUndefined();
       }
       expect(objects.every((o) => o.kind !== 'Secret')).toBe(true);
-      // The only references to the Secret are secretKeyRefs.
-      expect(text.match(/cache-auth/g)).toHaveLength(3); // RedisInstance spec.auth + 2 secretKeyRefs
-      expect(JSON.stringify(objects.find((o) => o.kind === 'ConfigMap'))).not.toMatch(/requirepass|masterauth/);
+      // The only references to the Secret: spec.auth and the volume.
+      expect(text.match(/cache-auth/g)).toHaveLength(2);
+      const data = objects.find((o) => o.kind === 'ConfigMap').data;
+      expect(Object.keys(data).sort()).toEqual(['config-agent.sh', 'live.conf', 'redis.conf']);
+      expect(data['redis.conf'] + data['live.conf']).not.toMatch(/requirepass|masterauth/);
     });
 
     it('adds no password plumbing without auth', () => {

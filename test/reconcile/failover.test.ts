@@ -146,7 +146,7 @@ describe('an instance from before failover (fixed pod 0) moves to Sentinel', () 
           replaced.push(p.metadata.name);
           // A new pod has a role agent: it labels itself. The new pod 0 comes back as a replica of the
           // primary Sentinel elected when the old pod 0 stopped (here: pod 1).
-          expect(p.spec.containers.map((c: any) => c.name)).toEqual(['redis', 'sentinel', 'role-agent']);
+          expect(p.spec.containers.map((c: any) => c.name)).toEqual(['redis', 'sentinel', 'role-agent', 'config-agent']);
           if (p.metadata.name === 'cache-0') agentsSee('cache-1');
           else label(p.metadata.name, 'replica');
         }

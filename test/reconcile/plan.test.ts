@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SECRET_HASH_ANNOTATION } from '../../src/reconcile/desired';
-import { claimName, instanceClaims, plan, planWrites, type Action, type LiveState, type Reason } from '../../src/reconcile/plan';
+import { claimName, instanceClaims, plan, planWrites, type Action, type ChildWrite, type LiveState, type Reason } from '../../src/reconcile/plan';
 import { CONFIG_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION } from '../../src/render/instance';
 import type { RedisInstanceSpec } from '../../src/api/types';
 import { UID, claim, desired, liveFor, storageClass } from './fixtures';
@@ -78,10 +78,10 @@ describe('plan: the decision table', () => {
       action: 'rolling-update', reasons: [{ object: STS, field: 'spec.template', from: 'f'.repeat(64), to: hashOf(base) }], patch: templatePatch(base),
     },
     {
-      name: 'secret hash (the password changed)', to: { ...base, auth: { secretName: 'a' } }, secretHash: 'b'.repeat(64),
+      name: 'secret hash left over by an earlier version, with auth', to: { ...base, auth: { secretName: 'a' } },
       mutate: (l) => { sts(l).spec.template.metadata.annotations[SECRET_HASH_ANNOTATION] = 'a'.repeat(64); },
-      action: 'rolling-update', reasons: [{ object: STS, field: SECRET_FIELD }],
-      patch: { spec: { template: rendered({ ...base, auth: { secretName: 'a' } }, { secretHash: 'b'.repeat(64) }).spec!.template } },
+      action: 'rolling-update', reasons: [{ object: STS, field: SECRET_FIELD, to: '(removed)' }],
+      patch: { spec: { template: { metadata: { annotations: { [SECRET_HASH_ANNOTATION]: null } } } } },
     },
     {
       name: 'secret hash left without auth', to: base,
@@ -253,28 +253,54 @@ describe('plan: rolling updates', () => {
     expect(result.message).toBe('rolling update of StatefulSet cache: spec.template.spec.containers[redis].image redis:7.2.4-alpine → redis:7.4.1-alpine');
   });
 
-  it('explains a config change by the config hash and patches the ConfigMap line by line', () => {
-    const result = planned({ ...base, config: { maxmemory: '200mb' } }, { from: { ...base, config: { maxmemory: '100mb' } } });
-    expect(result.action).toBe('rolling-update');
-    const configMap = result.childWrites.find((w) => w.kind === 'ConfigMap')!;
-    expect(configMap.verb).toBe('patch');
-    expect(configMap.reasons).toEqual([{ object: 'ConfigMap/cache', field: 'data[redis.conf]', from: 'maxmemory 100mb', to: 'maxmemory 200mb' }]);
+  it('a live key\'s new value: no rollout (StatefulSet untouched), the ConfigMap patched whole, the plan says "no restart"', () => {
+    const from = { ...base, config: { maxmemory: '100mb', 'maxmemory-policy': 'allkeys-lru', databases: '16' } };
+    const to = { ...from, config: { ...from.config, maxmemory: '200mb', 'maxmemory-policy': 'allkeys-lfu' } };
+    const result = planned(to, { from });
+    expect(result.action).toBe('none');
+    expect(result.statefulSetPatch).toBeUndefined();
+    expect(result.childWrites.map((w) => `${w.verb} ${w.kind}`)).toEqual(['patch ConfigMap']);
+    const configMap = result.childWrites[0] as Extract<ChildWrite, { verb: 'patch' }>;
+    expect(configMap.reasons.map((r) => r.field)).toEqual(['data[redis.conf]', 'data[live.conf]']);
+    expect((configMap.patch as any).data['redis.conf']).toBe(desired(to).objects.configMap.data!['redis.conf']);
+    expect((configMap.patch as any).data['live.conf']).toBe(desired(to).objects.configMap.data!['live.conf']);
+    expect(result.configChanges).toEqual([
+      { key: 'maxmemory', from: '100mb', to: '200mb', live: true },
+      { key: 'maxmemory-policy', from: 'allkeys-lru', to: 'allkeys-lfu', live: true },
+    ]);
+    expect(result.message).toBe('StatefulSet in sync; live: maxmemory 100mb → 200mb (no restart), maxmemory-policy allkeys-lru → allkeys-lfu (no restart); patch ConfigMap/cache');
   });
 
-  it('rolls the pods when the auth Secret changes (secret-hash), without showing the hashes', () => {
+  it('a restart-only key\'s new value: a rolling update by the config hash, named by key, next to the live ones', () => {
+    const from = { ...base, config: { maxmemory: '100mb', databases: '16' } };
+    const to = { ...base, config: { maxmemory: '200mb', databases: '32' } };
+    const result = planned(to, { from });
+    expect(result.action).toBe('rolling-update');
+    const hash = `spec.template.metadata.annotations[${CONFIG_HASH_ANNOTATION}]`;
+    expect(result.reasons.map((r) => r.field)).toEqual([hash]);
+    expect((result.statefulSetPatch as any).spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION])
+      .toBe(desired(to).objects.statefulSet.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION]);
+    expect(result.childWrites.map((w) => `${w.verb} ${w.kind}`)).toEqual(['patch ConfigMap']);
+    expect(result.message).toBe('rolling update of StatefulSet cache: databases 16 → 32 (restart); live: maxmemory 100mb → 200mb (no restart)');
+  });
+
+  it('adding or removing a live key rolls the pods (Redis\'s default comes back only with a restart)', () => {
+    const from = { ...base, config: { maxmemory: '100mb' } };
+    for (const to of [{ ...base, config: {} }, { ...base, config: { maxmemory: '100mb', hz: '20' } }] as RedisInstanceSpec[]) {
+      const result = planned(to, { from });
+      expect(result.action).toBe('rolling-update');
+      expect(result.configChanges!.every((c) => !c.live)).toBe(true);
+    }
+    expect(planned({ ...base, config: {} }, { from }).message).toBe('rolling update of StatefulSet cache: maxmemory 100mb → (unset) (restart)');
+  });
+
+  it('a new password in the auth Secret rolls nothing: the pods rotate it live', () => {
     const spec = { ...base, auth: { secretName: 'cache-auth' } };
     const live = liveFor(desired(spec, { secretHash: 'a'.repeat(64) }));
     const result = plan(desired(spec, { secretHash: 'b'.repeat(64) }), live);
-    expect(result.action).toBe('rolling-update');
-    expect(result.reasons).toEqual([{ object: 'StatefulSet/cache', field: `spec.template.metadata.annotations[${SECRET_HASH_ANNOTATION}]` }]);
-    expect((result.statefulSetPatch as any).spec.template.metadata.annotations[SECRET_HASH_ANNOTATION]).toBe('b'.repeat(64));
-    expect((result.statefulSetPatch as any).metadata).toBeUndefined();
-  });
-
-  it('keeps the live secret-hash when the Secret could not be read', () => {
-    const spec = { ...base, auth: { secretName: 'cache-auth' } };
-    const live = liveFor(desired(spec, { secretHash: 'a'.repeat(64) }));
-    expect(plan(desired(spec), live).action).toBe('none');
+    expect(result.action).toBe('none');
+    expect(result.childWrites).toEqual([]);
+    expect(result.message).toBe('in sync');
   });
 
   it('makes the patch conditional on nothing but what differs (updateStrategy back to partition 0)', () => {

@@ -172,19 +172,20 @@ describe('reconcile: rolling updates keep the StatefulSet', () => {
     expect(podUids(h.server, 'web')['cache-0']).not.toBe(pods['cache-0']);
   });
 
-  it('secret rotation rolls the pods (secret-hash), and the password never appears in status or output', async () => {
+  it('secret rotation rolls nothing (the pods apply it live); the Secret is still read for status, the password never shown', async () => {
     h.server.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cache-auth', namespace: 'web' }, stringData: { password: 'first-password' } });
     await running('web', 'cache', { auth: { secretName: 'cache-auth' } });
-    const before = h.get('StatefulSet', 'web', 'cache').spec.template.metadata.annotations[SECRET_HASH_ANNOTATION];
-    expect(before).toMatch(/^[0-9a-f]{64}$/);
+    const sts = h.get('StatefulSet', 'web', 'cache');
+    expect(sts.spec.template.metadata.annotations[SECRET_HASH_ANNOTATION]).toBeUndefined();
     const pods = podUids(h.server, 'web');
     const secret = h.get('Secret', 'web', 'cache-auth');
     h.server.update({ ...secret, data: { password: Buffer.from('second-password').toString('base64') } });
     const { lines, err } = await h.reconcile();
-    expect(lines[0]).toMatchObject({ action: 'rolling-update', reasons: [{ object: 'StatefulSet/cache', field: `spec.template.metadata.annotations[${SECRET_HASH_ANNOTATION}]` }] });
+    expect(lines[0]).toMatchObject({ action: 'none' });
     expect(JSON.stringify([lines, err, h.get('RedisInstance', 'web', 'cache').status, events('web')])).not.toMatch(/password'|first-password|second-password/);
     h.server.settle();
-    expect(podUids(h.server, 'web')['cache-0']).not.toBe(pods['cache-0']);
+    expect(podUids(h.server, 'web')['cache-0']).toBe(pods['cache-0']);
+    expect(h.get('StatefulSet', 'web', 'cache').metadata.resourceVersion).toBe(sts.metadata.resourceVersion);
     expect(h.server.requests.filter((r) => r.path.includes('secrets')).map((r) => `${r.method} ${r.path}`)).toContain('GET /api/v1/namespaces/web/secrets');
   });
 

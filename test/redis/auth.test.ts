@@ -92,7 +92,7 @@ describe('password authentication', () => {
     expect(await replicaClient.get('secret-data')).toBe('42');
   });
 
-  it('the password appears in no rendered object, no file but the runtime include, and no argument list', async () => {
+  it('the password appears in no rendered object, no file but the Secret volume and the runtime include, and no argument list', async () => {
     await startBoth();
     // Readiness of a replica waits for its link to the primary.
     const replicaClient = await connect(replica, { password });
@@ -106,7 +106,10 @@ describe('password authentication', () => {
     expect(renderedText(rendered)).not.toContain(token);
     // Files: only the runtime include (a memory-backed emptyDir) holds it, in each pod.
     for (const pod of [primary, replica]) {
-      expect(filesContaining(pod.root, token)).toEqual(['volumes/runtime/runtime.conf']);
+      // ...and the Secret volume (tmpfs in a pod), as the kubelet projects it: `password -> ..data/password`.
+      const files = filesContaining(pod.root, token);
+      expect(files.filter((f) => !f.startsWith('volumes/auth/'))).toEqual(['volumes/runtime/runtime.conf']);
+      expect(files).toContain('volumes/auth/password');
       expect(filesContaining(pod.dataDir, token)).toEqual([]);
     }
     // Argument lists: the running redis-servers, as the kernel shows them.

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIVENESS_COMMAND, READINESS_COMMAND } from '../../src/render/instance';
 import {
@@ -28,18 +30,22 @@ describe('probes', () => {
     for (const kind of KINDS) expect((await pod.runProbe(kind)).exitCode, kind).not.toBe(0);
   });
 
-  it('with auth: exit 0 with REDISCLI_AUTH from the Secret, non-zero with a wrong one or once stopped', async () => {
+  it('with auth: exit 0 with the password read from the Secret volume, non-zero with a wrong one or once stopped', async () => {
     const rendered = renderSpec({ image: 'redis:7.2.4', auth: { secretName: 'auth' } });
-    expect(redisContainer(rendered.statefulSet).env).toEqual([
-      { name: 'REDISCLI_AUTH', valueFrom: { secretKeyRef: { name: 'auth', key: 'password' } } },
-    ]);
-    const password = 'probe "pass" \\ word';
+    // A path, not the password: the probe's own shell reads the file into REDISCLI_AUTH.
+    expect(redisContainer(rendered.statefulSet).env).toEqual([{ name: 'REDIS_PASSWORD_FILE', value: '/run/secrets/redis-gitops/password' }]);
+    const password = 'probe "pass" \\ word\n';
     const pod = await startRedisPod(rendered, 0, { secrets: secretsFor(rendered.statefulSet, password) });
-    expect(pod.env.REDISCLI_AUTH).toBe(password);
+    expect(Object.values(pod.env)).not.toContain(password);
     for (const kind of KINDS) expect(await pod.runProbe(kind), kind).toMatchObject({ exitCode: 0 });
-    // The probes really authenticate: a wrong password fails both (NOAUTH is neither PONG nor LOADING).
-    for (const kind of KINDS) {
-      expect((await pod.runProbe(kind, { env: { REDISCLI_AUTH: 'wrong' } })).exitCode, kind).not.toBe(0);
+    // The probes really authenticate: a wrong password fails both (NOAUTH is neither PONG nor LOADING),
+    // and so does the right one without its trailing newline.
+    for (const wrong of ['wrong', password.trimEnd()]) {
+      const file = join(pod.root, 'wrong-password');
+      writeFileSync(file, wrong);
+      for (const kind of KINDS) {
+        expect((await pod.runProbe(kind, { env: { REDIS_PASSWORD_FILE: file } })).exitCode, kind).not.toBe(0);
+      }
     }
     await pod.stop();
     for (const kind of KINDS) expect((await pod.runProbe(kind)).exitCode, kind).not.toBe(0);

@@ -1,13 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { RUNTIME_CONFIG_FILE, renderRedisConf } from '../../src/redis-conf/render';
 import {
   AOF_MIGRATION_TIMEOUT_SECONDS, LIVENESS_COMMAND, READINESS_COMMAND, instanceRedisConf, livenessCommand, readinessCommand,
 } from '../../src/render/instance';
 import { validateRedisInstance } from '../../src/api/validate';
 import {
-  INSTALL_REDIS, findRedisBinaries, hostPath, primaryDnsName, remapDataDirEnv, remapExporterEnv, remapImageCommand, remapPrimaryEnv,
-  remapProbeCommand, remapRedisConf, renderSpec, resolveEnv, rewriteConfLines, secretsFor, type Mount,
+  INSTALL_REDIS, cleanupRedisPods, findRedisBinaries, hostPath, makeTempDir, primaryDnsName, projectVolume, remapDataDirEnv, remapExporterEnv,
+  remapImageCommand, remapPathEnv, remapPrimaryEnv, remapProbeCommand, remapRedisConf, renderSpec, resolveEnv, rewriteConfLines, secretFiles,
+  secretsFor, type Mount,
 } from '../support/redis';
+
+afterEach(cleanupRedisPods);
 
 /** The seam between rendered pods and this machine: pure functions, no server needed. */
 
@@ -87,7 +92,7 @@ describe('remapRedisConf with TLS', () => {
 
   it('maps the TLS file flags of the probes, and nothing else', () => {
     const mapped = remapProbeCommand(livenessCommand(true), 6379, 40001, (p) => hostPath(mounts, p));
-    expect(mapped[2]).toBe("redis-cli --tls --cacert '/tmp/vol/tls/ca.crt' --cert '/tmp/vol/tls/tls.crt' --key '/tmp/vol/tls/tls.key' -h 127.0.0.1 -p 40001 ping | grep -Eq 'PONG|LOADING|MASTERDOWN'");
+    expect(mapped[2].slice(mapped[2].indexOf('redis-cli'))).toBe("redis-cli --tls --cacert '/tmp/vol/tls/ca.crt' --cert '/tmp/vol/tls/tls.crt' --key '/tmp/vol/tls/tls.key' -h 127.0.0.1 -p 40001 ping | grep -Eq 'PONG|LOADING|MASTERDOWN'");
     expect(() => remapProbeCommand(readinessCommand(true), 6379, 1)).toThrow('the probe command names /etc/redis/tls/ca.crt: pass the container\'s mounts');
   });
 });
@@ -150,11 +155,34 @@ describe('volume mounts and env', () => {
     const init = rendered.statefulSet.spec!.template.spec!.initContainers![0];
     const pod = { name: 'cache-1', namespace: 'test', secrets: secretsFor(rendered.statefulSet, 'pw') };
     expect(resolveEnv(init.env, pod)).toEqual({
-      POD_NAME: 'cache-1', PRIMARY_HOST: 'cache-0.cache.test.svc', PRIMARY_PORT: '6379', REDIS_PASSWORD: 'pw',
+      POD_NAME: 'cache-1', PRIMARY_HOST: 'cache-0.cache.test.svc', PRIMARY_PORT: '6379', REDIS_PASSWORD_FILE: '/run/secrets/redis-gitops/password',
       DATA_DIR: '/data', RDB_FILENAME: 'dump.rdb', AOF_DIRNAME: 'appendonlydir', AOF_FILENAME: 'appendonly.aof',
       AOF_MIGRATION_TIMEOUT_SECONDS: String(AOF_MIGRATION_TIMEOUT_SECONDS),
     });
-    expect(() => resolveEnv(init.env, { ...pod, secrets: {} })).toThrow('Secret "auth" has no key "password"');
+    const volume = rendered.statefulSet.spec!.template.spec!.volumes!.find((v) => v.secret)!;
+    expect(secretFiles(volume, pod.secrets)).toEqual({ password: 'pw' });
+    expect(() => secretFiles(volume, { auth: {} })).toThrow('Secret "auth" has no key "password"');
+    expect(() => secretFiles(volume, {})).toThrow('Secret "auth" not given');
+  });
+
+  it('maps the path env vars onto the mounts, and REDIS_PORT to the pod\'s port', () => {
+    const withSecret = [...mounts, { mountPath: '/run/secrets/redis-gitops', hostDir: '/h/auth', volume: 'auth' }];
+    expect(remapPathEnv({ REDIS_PASSWORD_FILE: '/run/secrets/redis-gitops/password', AGENT_STATUS: '/run/redis/agent-status', REDIS_PORT: '6379', X: '/data' },
+      withSecret, { containerPort: 6379, port: 40001 }))
+      .toEqual({ REDIS_PASSWORD_FILE: '/h/auth/password', AGENT_STATUS: '/h/runtime/agent-status', REDIS_PORT: '40001', X: '/data' });
+    expect(() => remapPathEnv({ AGENT_STATUS: '/tmp/status' }, withSecret)).toThrow('not on any volume mount');
+    expect(() => remapPathEnv({ REDIS_PORT: '6380' }, withSecret, { containerPort: 6379, port: 1 })).toThrow('not the container port 6379');
+  });
+
+  it('projects a volume as the kubelet does: files behind `..data`, swapped by one rename', () => {
+    const dir = makeTempDir('projection-');
+    projectVolume(dir, { 'a.conf': 'one' });
+    const first = readlinkSync(join(dir, '..data'));
+    expect(readlinkSync(join(dir, 'a.conf'))).toBe('..data/a.conf');
+    projectVolume(dir, { 'a.conf': 'two' });
+    expect(readFileSync(join(dir, 'a.conf'), 'utf8')).toBe('two');
+    expect(readlinkSync(join(dir, '..data'))).not.toBe(first);
+    expect(readdirSync(dir).sort()).toEqual([readlinkSync(join(dir, '..data')), '..data', 'a.conf'].sort());
   });
 
   it('maps the init container\'s DATA_DIR, which must be the data volume\'s mount path, to the data folder', () => {

@@ -41,12 +41,14 @@ describe('TLS', () => {
     const rendered = render({ tls: { secretName: 'cache-tls' }, metrics: {} });
     const pod = rendered.statefulSet.spec!.template.spec!;
     expect(pod.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'cache-tls', defaultMode: 0o440 } });
-    const [redis, exporter] = pod.containers;
-    for (const c of [redis, exporter]) expect(c.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/redis/tls', readOnly: true });
+    const container = (name: string) => pod.containers.find((c) => c.name === name)!;
+    const [redis, exporter, agent] = [container('redis'), container('metrics'), container('config-agent')];
+    for (const c of [redis, exporter, agent]) expect(c.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/redis/tls', readOnly: true });
+    expect(agent.env).toContainEqual({ name: 'REDIS_CLI_TLS_FLAGS', value: '--tls --cacert /etc/redis/tls/ca.crt --cert /etc/redis/tls/tls.crt --key /etc/redis/tls/tls.key' });
     expect(pod.initContainers![0].volumeMounts!.map((m) => m.name)).not.toContain('tls');
     const flags = '--tls --cacert /etc/redis/tls/ca.crt --cert /etc/redis/tls/tls.crt --key /etc/redis/tls/tls.key -h 127.0.0.1 -p 6379';
     expect(redis.readinessProbe!.exec!.command![2]).toContain(`redis-cli ${flags} "$@"`);
-    expect(redis.livenessProbe!.exec!.command![2]).toBe(`redis-cli ${flags} ping | grep -Eq 'PONG|LOADING|MASTERDOWN'`);
+    expect(redis.livenessProbe!.exec!.command![2]).toMatch(new RegExp(`redis-cli ${flags.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ping \\| grep -Eq 'PONG\\|LOADING\\|MASTERDOWN'$`));
     expect(exporter.env).toEqual(expect.arrayContaining([
       { name: 'REDIS_ADDR', value: 'rediss://localhost:6379' },
       { name: 'REDIS_EXPORTER_TLS_CA_CERT_FILE', value: '/etc/redis/tls/ca.crt' },

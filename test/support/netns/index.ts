@@ -40,7 +40,8 @@
  * ## The source (source.ts)
  * `failoverPodSource(instance)` takes the StatefulSet and ConfigMap renderInstance makes,
  * less the role agent (the redis-gitops image, which talks to the Kubernetes API: tested
- * against the test API server in test/role-agent) and the volumes only it mounts.
+ * against the test API server in test/role-agent), the config agent (live changes: run by
+ * test/support/redis) and the volumes only they mount.
  *
  * ## Clients and checks (cluster.ts, workload.ts)
  * `sentinelClient()` is an ioredis Sentinel client (natMap turns the announced DNS names into

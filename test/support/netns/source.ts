@@ -1,6 +1,7 @@
 import type { RedisInstanceSpec, ResolvedRedisInstance } from '../../../src/api/types';
 import { validateRedisInstance } from '../../../src/api/validate';
 import { renderInstance } from '../../../src/render/instance';
+import { AGENT_CONTAINER_NAME } from '../../../src/render/config-agent';
 import { ROLE_AGENT_CONTAINER_NAME } from '../../../src/render/role-agent';
 import type { FailoverPodSource } from './seam';
 
@@ -29,15 +30,16 @@ export function failoverInstance(
 /**
  * The rendered StatefulSet and ConfigMap of `instance`, as renderInstance makes them (init
  * containers, Redis with its preStop, Sentinel, Parallel pods, the grace period), less the
- * role agent: it runs the redis-gitops image and talks to the Kubernetes API, which these
- * network namespaces do not have; test/role-agent runs it against the test API server.
- * That container, and the volumes only it mounts, are the one thing this seam removes.
+ * role agent (it runs the redis-gitops image and talks to the Kubernetes API, which these
+ * network namespaces do not have; test/role-agent runs it against the test API server) and
+ * the config agent (live changes; test/support/redis runs it). Those containers, and the
+ * volumes only they mount, are the one thing this seam removes.
  */
 export function failoverPodSource(instance: ResolvedRedisInstance): FailoverPodSource {
   const rendered = renderInstance(instance);
   const statefulSet = structuredClone(rendered.statefulSet);
   const pod = statefulSet.spec!.template.spec!;
-  pod.containers = pod.containers.filter((c) => c.name !== ROLE_AGENT_CONTAINER_NAME);
+  pod.containers = pod.containers.filter((c) => c.name !== ROLE_AGENT_CONTAINER_NAME && c.name !== AGENT_CONTAINER_NAME);
   const mounted = new Set([...(pod.initContainers ?? []), ...pod.containers].flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
   pod.volumes = (pod.volumes ?? []).filter((v) => mounted.has(v.name));
   return { statefulSet, configMap: rendered.configMap };

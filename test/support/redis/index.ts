@@ -8,20 +8,28 @@
  * options)` does what the kubelet does for pod `<statefulset>-<ordinal>` and returns a
  * RedisPod handle (`port`, `pid`, `dataDir`, `stop(signal = 'SIGTERM')`, `runProbe(kind)`, ...):
  *
- * 1. Volumes: a temp folder per volume; the ConfigMap volume gets each `data` key as a file,
- *    a Secret volume each key of that Secret in the `secrets` option (missing: the pod does
- *    not start, as with the kubelet), emptyDirs start empty, the data claim is a folder that outlives the process (pass
- *    `dataDir` to restart a pod on the same "PersistentVolume"). Every container path the
- *    pod uses must lie on one of its volume mounts, or the harness throws. The role-agent
- *    container of a failover instance is not run (it talks to the Kubernetes API; its own
- *    tests run it against the test API server), so the volumes only it mounts are skipped.
+ * 1. Volumes: a temp folder per volume; the ConfigMap volume gets each `data` key as a file
+ *    and a Secret volume each of its `items` (from the `secrets` option), both laid out as
+ *    the kubelet's AtomicWriter does (`<file> -> ..data/<file>`, `..data -> ..<timestamp>`;
+ *    `projectVolume`), emptyDirs start empty, the data claim is a folder that outlives the
+ *    process (pass `dataDir` to restart a pod on the same "PersistentVolume"). Every
+ *    container path the pod uses must lie on one of its volume mounts, or the harness throws.
+ *    The role-agent container of a failover instance is not run (it talks to the Kubernetes
+ *    API; its own tests run it against the test API server), so the volumes only it mounts
+ *    are skipped.
+ *    `pod.updateConfigMap(cm)` and `pod.updateSecrets(secrets)` do what the kubelet does on
+ *    a change: project the new files and swap `..data` with one rename.
  * 2. Init containers, in order: their `command` + `args` verbatim (`sh -c <script>`) with
  *    the env the StatefulSet gives them, resolved like the kubelet does
  *    (POD_NAME=<statefulset>-<ordinal> from the fieldRef, literal values, Secret keys from
  *    the `secrets` option). A non-zero exit throws InitContainerError.
  * 3. The redis container's command (`redis-server <config path>`) with its env (with auth,
- *    REDISCLI_AUTH from the Secret), then wait until it answers PING, then its exec
- *    postStart hook if it has one.
+ *    REDIS_PASSWORD_FILE: the path of the Secret volume's file), then wait until it answers
+ *    PING, then its exec postStart hook if it has one.
+ * 3b. The pod's other containers (the config agent), once redis serves: their command
+ *    (`sh /usr/local/etc/redis/config-agent.sh`, the path mapped like any path on a mount)
+ *    with their env; `pod.sidecars[name]` gives their pid, argv, env and output. `stop()`
+ *    stops them too.
  * 4. `runProbe('readiness' | 'liveness')` runs the rendered exec command (`sh -c ...`) with
  *    the redis container's env, and its timeoutSeconds.
  * 5. `stop()` runs the exec preStop hook if there is one, then sends SIGTERM, as the kubelet
@@ -52,6 +60,9 @@
  *   PATH, HOME and HOSTNAME which every container has), and the init container's DATA_DIR
  *   (rendered with AOF on, for the RDB-to-AOF migration), which must be the data volume's
  *   mount path and becomes the data folder.
+ * - Paths and the port in env: REDIS_PASSWORD_FILE, AGENT_STATUS and a rendered RUNTIME_CONF
+ *   must lie on a mount of their container and map to the host; a sidecar's REDIS_PORT must
+ *   be the container port and becomes the pod's port (`remapPathEnv`).
  * - Cluster DNS: the init container's PRIMARY_HOST must be pod 0's stable name
  *   `<statefulset>-0.<serviceName>.<namespace>.svc` and resolves to 127.0.0.1;
  *   PRIMARY_PORT must be the container port and becomes pod 0's port here.
@@ -70,7 +81,8 @@
  *   scripts name with busybox, as in the Alpine images). The processes run as the test's
  *   user, not UID 999. The image is not pulled: this machine's Redis stands in for the one
  *   in `image` (check the version with `redisBinaries().version`).
- * With `recordExecs`, every program the init script and the probes exec is a wrapper that
+ * With `recordExecs`, every program the init script, the sidecars' scripts (from the
+ * ConfigMap) and the probes exec is a wrapper that
  * logs its own and its parent's /proc/<pid>/cmdline before exec'ing the real one, so the
  * tests can check that no argument list ever holds the password.
  *

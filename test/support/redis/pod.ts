@@ -1,19 +1,23 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { createConnection, createServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Container } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1Volume } from '@kubernetes/client-node';
 import { CONFIG_FILE, RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
+import { AGENT_CONTAINER_NAME } from '../../../src/render/config-agent';
 import { ROLE_AGENT_CONTAINER_NAME } from '../../../src/render/role-agent';
 import { SENTINEL_CONTAINER_NAME, START_UP_CONTAINER_NAME } from '../../../src/render/sentinel';
 import { findExecutable, redisBinaries, type RedisBinaries } from './binaries';
 import { requireProgram } from '../programs';
 import {
   configMapFiles, containerPort, dataVolumeName, hostPath, mountTable, podName, podSpec, primaryDnsName, redisContainer,
-  TLS_FILE_DIRECTIVES, remapCommandPaths, remapDataDirEnv, remapExporterEnv, remapImageCommand, remapPrimaryEnv, remapProbeCommand, remapRedisConf, resolveEnv,
+  TLS_FILE_DIRECTIVES, remapCommandPaths, remapDataDirEnv, remapExporterEnv, remapImageCommand, remapPathEnv, remapPrimaryEnv, remapProbeCommand,
+  remapRedisConf, resolveEnv, secretFiles,
   type RenderedPodSource, type Secrets,
 } from './seam';
 
@@ -67,6 +71,17 @@ export interface StopResult {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** A container of the pod other than redis (the config agent), running on this machine. */
+export interface SidecarRun {
+  readonly name: string;
+  readonly pid: number;
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly alive: boolean;
+  /** Everything it wrote to stdout and stderr. */
+  logs(): string;
+}
+
 /** One pod of a rendered StatefulSet, running on this machine. */
 export interface RedisPod {
   /** `<statefulset>-<ordinal>`. */
@@ -96,6 +111,14 @@ export interface RedisPod {
   readonly env: Readonly<Record<string, string>>;
   /** True until redis-server has exited. */
   readonly alive: boolean;
+  /** The pod's other containers (started after redis serves), by name. */
+  readonly sidecars: Readonly<Record<string, SidecarRun>>;
+  /** Host folder of a volume, e.g. the runtime emptyDir the agent writes its status to. */
+  volumeDir(volume: string): string;
+  /** What the kubelet does when the ConfigMap changes: project its new data atomically (a new `..data`). */
+  updateConfigMap(configMap: V1ConfigMap): void;
+  /** What the kubelet does when a Secret changes: project the Secret volumes' new files atomically. */
+  updateSecrets(secrets: Secrets): void;
   /** Everything redis-server wrote to stdout and stderr. */
   logs(): string;
   /** With `recordExecs`: each recorded program's argv and its parent's, NULs shown as spaces. */
@@ -168,6 +191,25 @@ export function makeTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.add(dir);
   return dir;
+}
+
+let projections = 0;
+
+/**
+ * Write a ConfigMap or Secret volume as the kubelet's AtomicWriter does: the files in a
+ * new `..<timestamp>` folder, the `..data` link swapped to it by one rename, one
+ * `<name> -> ..data/<name>` link per file, the previous folder removed.
+ */
+export function projectVolume(dir: string, files: Readonly<Record<string, string>>): void {
+  const stamp = `..${new Date().toISOString().replace(/[-:.TZ]/g, '_')}${++projections}`;
+  mkdirSync(join(dir, stamp));
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, stamp, name), content, { mode: 0o644 });
+  const data = join(dir, '..data');
+  const previous = existsSync(data) ? readlinkSync(data) : undefined;
+  symlinkSync(stamp, join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), data);
+  for (const name of Object.keys(files)) if (!existsSync(join(dir, name))) symlinkSync(join('..data', name), join(dir, name));
+  if (previous) rmSync(join(dir, previous), { recursive: true, force: true });
 }
 
 /** A port that was free on 127.0.0.1 a moment ago (startRedisPod retries if it was taken meanwhile). */
@@ -362,6 +404,7 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
   // service account token, the password file) are left out.
   const agentOnly = new Set((spec.volumes ?? []).map((v) => v.name).filter((v) => [...(spec.initContainers ?? []), ...spec.containers]
     .every((c) => c.name === ROLE_AGENT_CONTAINER_NAME || !(c.volumeMounts ?? []).some((m) => m.name === v))));
+  const secretVolumes: V1Volume[] = [];
   for (const volume of (spec.volumes ?? []).filter((v) => !agentOnly.has(v.name))) {
     const dir = join(root, 'volumes', volume.name);
     mkdirSync(dir, { recursive: true });
@@ -371,10 +414,8 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
       }
       configVolume = volume.name;
     } else if (volume.secret) {
-      // As the kubelet projects a Secret: one file per key (a missing Secret keeps the pod from starting).
-      const data = secrets[volume.secret.secretName ?? ''];
-      if (!data) throw new Error(`volume ${volume.name}: Secret "${volume.secret.secretName}" is not in secrets; the kubelet would not start the pod`);
-      for (const [key, value] of Object.entries(data)) writeFileSync(join(dir, key), value, { mode: 0o400 });
+      secretVolumes.push(volume);
+      projectVolume(dir, secretFiles(volume, secrets));
     } else if (!volume.emptyDir) {
       throw new Error(`volume ${volume.name}: only configMap, secret and emptyDir volumes are supported by the test harness`);
     }
@@ -393,8 +434,13 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
 
   const execLogPath = join(root, 'exec.log');
   const commandOf = (c: V1Container) => [...(c.command ?? []), ...(c.args ?? [])];
+  // Started with the pod: the config agent. Other sidecars (the exporter) on demand: startSidecar.
+  const sidecars = spec.containers.filter((c) => c.name === AGENT_CONTAINER_NAME);
   const scripts = [
     ...(spec.initContainers ?? []).flatMap(commandOf),
+    ...sidecars.flatMap(commandOf),
+    // Scripts the containers run from the ConfigMap volume (`sh /usr/local/etc/redis/<file>`).
+    ...Object.values(configMap.data ?? {}),
     ...(redis.readinessProbe?.exec?.command ?? []),
     ...(redis.lifecycle?.postStart?.exec?.command ?? []),
     ...(redis.lifecycle?.preStop?.exec?.command ?? []),
@@ -411,9 +457,9 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
   for (const container of spec.initContainers ?? []) {
     const mounts = mountTable(container.volumeMounts, volumeDirs);
     const env = {
-      ...remapDataDirEnv(remapPrimaryEnv(resolveEnv(container.env, { name, namespace, secrets }), {
+      ...remapPathEnv(remapDataDirEnv(remapPrimaryEnv(resolveEnv(container.env, { name, namespace, secrets }), {
         dnsName: primaryDnsName(sts), containerPort: cport, primaryPort: primaryPort(),
-      }), mounts, dataVolume),
+      }), mounts, dataVolume), mounts),
       // The seam: where the runtime volume is on this machine (the script honours RUNTIME_CONF).
       RUNTIME_CONF: hostPath(mounts, RUNTIME_CONFIG_FILE),
     };
@@ -426,7 +472,7 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
   }
 
   const runtimeConf = hostPath(redisMounts, RUNTIME_CONFIG_FILE);
-  const redisEnv = resolveEnv(redis.env, { name, namespace, secrets });
+  const redisEnv = remapPathEnv(resolveEnv(redis.env, { name, namespace, secrets }), redisMounts);
   const argv = remapCommandPaths(commandOf(redis), redisMounts);
   const configPath = argv.find((a) => a.startsWith(volumeDirs[configVolume!])) ?? '';
   // With TLS: the files redis.conf names, from the mounted Secret, so the harness can talk TLS too.
@@ -440,12 +486,12 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
     : undefined;
   const plainPort = tls && confLines.some((l) => /^port [1-9]\d*$/.test(l)) ? await freePort() : undefined;
 
+  const projectConfigMap = (cm: V1ConfigMap, at: number) => projectVolume(volumeDirs[configVolume!], configMapFiles(cm, (conf) => remapRedisConf(conf, {
+    dataMountPath: dataMount.mountPath, dataDir, containerPort: cport, port: at, runtimeConf,
+    ...(plainPort ? { plainPort } : {}), hostPath: (path) => hostPath(redisMounts, path),
+  })));
   for (let attempt = 1; ; attempt++) {
-    const files = configMapFiles(configMap, (conf) => remapRedisConf(conf, {
-      dataMountPath: dataMount.mountPath, dataDir, containerPort: cport, port, runtimeConf,
-      ...(plainPort ? { plainPort } : {}), hostPath: (path) => hostPath(redisMounts, path),
-    }));
-    for (const [file, content] of Object.entries(files)) writeFileSync(join(volumeDirs[configVolume], file), content);
+    projectConfigMap(configMap, port);
 
     const child = spawn(argv[0], argv.slice(1), {
       // The official images' WORKDIR is /data.
@@ -490,14 +536,44 @@ export async function startRedisPod(source: RenderedPodSource, ordinal: number, 
     const preStop = redis.lifecycle?.preStop;
     if (preStop && !preStop.exec?.command) throw new Error('only exec preStop hooks are supported by the test harness');
 
+    // The other containers (the config agent): their command with their env, REDIS_PORT and
+    // the paths on their mounts remapped like the init container's.
+    const running: Record<string, SidecarRun> = {};
+    const sidecarProcesses: ChildProcess[] = [];
+    for (const container of sidecars) {
+      const mounts = mountTable(container.volumeMounts, volumeDirs);
+      const env = remapPathEnv(resolveEnv(container.env, { name, namespace, secrets }), mounts, { containerPort: cport, port: finalPort });
+      const sidecarArgv = remapCommandPaths(commandOf(container), mounts);
+      const proc = spawn(sidecarArgv[0], sidecarArgv.slice(1), {
+        env: { ...baseEnv, ...env }, cwd: container.workingDir ? hostPath(mounts, container.workingDir) : root,
+        stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      });
+      live.add(proc);
+      sidecarProcesses.push(proc);
+      let out = '';
+      proc.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+      proc.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+      running[container.name] = { name: container.name, pid: proc.pid!, argv: sidecarArgv, env, get alive() { return !exited(proc); }, logs: () => out };
+    }
+
     return {
       name, ordinal, port: finalPort, ...(plainPort ? { plainPort } : {}), ...(tls ? { tls } : {}), pid: child.pid!, dataDir, root, configPath, runtimeConf, init, argv, env: redisEnv,
       get alive() { return !exited(child); },
+      sidecars: running,
+      volumeDir: (volume: string) => {
+        if (!volumeDirs[volume]) throw new Error(`the pod has no volume ${volume}`);
+        return volumeDirs[volume];
+      },
+      updateConfigMap: (cm: V1ConfigMap) => projectConfigMap(cm, finalPort),
+      updateSecrets: (next: Secrets) => {
+        for (const volume of secretVolumes) projectVolume(volumeDirs[volume.name], secretFiles(volume, next));
+      },
       logs: () => output,
       execLog: () => (existsSync(execLogPath) ? readFileSync(execLogPath, 'utf8').replace(/\0/g, ' ') : ''),
       stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
         // The kubelet runs preStop, then sends SIGTERM (SIGKILL after the grace period; 10 s here).
         if (signal === 'SIGTERM' && preStop?.exec?.command && !exited(child)) await runExec(preStop.exec.command, grace);
+        await Promise.all(sidecarProcesses.map((p) => killAndWait(p, signal, 10_000)));
         return killAndWait(child, signal, 10_000);
       },
       startSidecar: async (containerName, sidecarOptions = {}) => {

@@ -3,7 +3,7 @@
  * changes only what it names and throws when what it expects to change is not there, so a
  * change to the rendered objects cannot slip past the tests by silently not matching.
  */
-import type { V1ConfigMap, V1Container, V1EnvVar, V1StatefulSet, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1EnvVar, V1StatefulSet, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { CONFIG_FILE, RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
 import { quoteConfArg, rewriteConfLines } from '../../../src/redis-conf/verify';
 import { CONTAINER_NAME } from '../../../src/render/instance';
@@ -142,6 +142,39 @@ export function remapDataDirEnv(
   return { ...env, DATA_DIR: mount.hostDir };
 }
 
+/** Env vars that hold a path in the container: each must lie on one of its mounts. */
+export const PATH_ENV_VARS: readonly string[] = ['REDIS_PASSWORD_FILE', 'AGENT_STATUS'];
+
+/**
+ * A container's env with the paths the scripts read from it mapped to the host:
+ * PATH_ENV_VARS, and RUNTIME_CONF where the rendered env sets it (the init container gets
+ * it from the harness). With `ports`, REDIS_PORT must be the container port and becomes
+ * the pod's port here. Nothing else changes.
+ */
+export function remapPathEnv(
+  env: Readonly<Record<string, string>>, mounts: readonly Mount[], ports?: { readonly containerPort: number; readonly port: number },
+): Record<string, string> {
+  const out = { ...env };
+  for (const name of [...PATH_ENV_VARS, 'RUNTIME_CONF']) if (out[name] !== undefined) out[name] = hostPath(mounts, out[name]);
+  if (ports && out.REDIS_PORT !== undefined) {
+    if (out.REDIS_PORT !== String(ports.containerPort)) throw new Error(`REDIS_PORT is "${out.REDIS_PORT}", not the container port ${ports.containerPort}`);
+    out.REDIS_PORT = String(ports.port);
+  }
+  return out;
+}
+
+/** A Secret volume's files (`items`, or every key), as the kubelet projects them, from `secrets`. */
+export function secretFiles(volume: V1Volume, secrets: Secrets): Record<string, string> {
+  const name = volume.secret!.secretName!;
+  const data = secrets[name];
+  if (!data) throw new Error(`volume ${volume.name}: Secret "${name}" not given (pass it in secrets); the kubelet would not start the pod`);
+  const items = volume.secret!.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+  return Object.fromEntries(items.map(({ key, path }) => {
+    if (data[key] === undefined) throw new Error(`volume ${volume.name}: Secret "${name}" has no key "${key}"; the kubelet would not start the pod`);
+    return [path, data[key]];
+  }));
+}
+
 /**
  * redis.conf as the test runs it: exactly these lines change, one for one.
  * - `dir <data mount>` → the pod's data folder on this machine;
@@ -232,10 +265,14 @@ export function configMapFiles(configMap: V1ConfigMap, remapConf: (conf: string)
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, k === CONFIG_FILE ? remapConf(v) : v]));
 }
 
-/** A Secret value for every `secretKeyRef` of the pod template (init and app containers). */
+/** A Secret value for every `secretKeyRef` and Secret volume item of the pod template. */
 export function secretsFor(sts: V1StatefulSet, value: string): Record<string, Record<string, string>> {
   const spec = podSpec(sts);
   const out: Record<string, Record<string, string>> = {};
+  for (const volume of spec.volumes ?? []) {
+    const secret = volume.secret;
+    if (secret?.secretName) for (const item of secret.items ?? []) (out[secret.secretName] ??= {})[item.key] = value;
+  }
   for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
     for (const e of c.env ?? []) {
       const ref = e.valueFrom?.secretKeyRef;
