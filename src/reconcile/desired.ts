@@ -46,10 +46,12 @@ export function ownerReference(obj: RedisInstanceObject): V1OwnerReference {
   };
 }
 
+/**
+ * The rendered object with the ownerReference: a new metadata, the rest shared with the
+ * render (which builds fresh objects on every call, and nothing here or after mutates them).
+ */
 function owned<T extends { metadata?: V1ObjectMeta }>(object: T, owner: V1OwnerReference): T {
-  const copy = structuredClone(object);
-  copy.metadata = { ...copy.metadata, ownerReferences: [owner] };
-  return copy;
+  return { ...object, metadata: { ...object.metadata, ownerReferences: [owner] } };
 }
 
 /**
@@ -61,12 +63,16 @@ export function desiredFor(obj: RedisInstanceObject, ctx: DesiredContext = {}): 
   if (!result.ok) return { ok: false, issues: result.issues };
   const rendered = renderInstance(result.instance);
   const owner = ownerReference(obj);
-  const statefulSet = owned(rendered.statefulSet, owner);
+  let statefulSet = owned(rendered.statefulSet, owner);
   if (result.instance.spec.auth && ctx.secretHash) {
     // template-hash (on the StatefulSet) stays the hash of the Git-rendered template, so
     // Argo-applied and reconciler-created StatefulSets agree; secret-hash is compared apart.
-    const meta = statefulSet.spec!.template.metadata!;
-    meta.annotations = { ...meta.annotations, [SECRET_HASH_ANNOTATION]: ctx.secretHash };
+    const spec = statefulSet.spec!;
+    const meta = spec.template.metadata;
+    statefulSet = {
+      ...statefulSet,
+      spec: { ...spec, template: { ...spec.template, metadata: { ...meta, annotations: { ...meta?.annotations, [SECRET_HASH_ANNOTATION]: ctx.secretHash } } } },
+    };
   }
   const objects: RenderedInstance = {
     configMap: owned(rendered.configMap, owner),
