@@ -243,11 +243,12 @@ export type Kind =
   | 'StorageClass' | 'Secret' | 'Lease' | 'Event' | 'ServiceAccount' | 'Role' | 'RoleBinding' | 'Pod';
 
 /**
- * Objects per LIST page (`limit`). kubectl's chunk size: one page of StatefulSets is a few
- * MiB of JSON, so the response being parsed stays small whatever the number of instances,
- * and 10,000 instances take 20 pages per kind.
+ * Objects per LIST page (`limit`). Smaller than kubectl's 500: a pass reads six kinds side
+ * by side, so six pages are held at once; at 200 one page of StatefulSets is about 1 MiB of
+ * JSON, and the bench's peak RSS at 1,000 instances is about 15 MiB lower than at 500 for
+ * the same CPU. 10,000 instances take 50 pages per kind.
  */
-export const LIST_PAGE_SIZE = 500;
+export const LIST_PAGE_SIZE = 200;
 
 /** A LIST whose continue token expired (410) starts over, at most this many times. */
 export const LIST_RESTARTS = 3;
