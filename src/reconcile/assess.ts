@@ -3,6 +3,7 @@ import { authSecret, desiredFor, type DesiredResult } from './desired';
 import type { Planned } from './execute';
 import { plan } from './plan';
 import { liveFor, type Snapshot } from './snapshot';
+import type { InstanceResult } from './report';
 import type { StatusWarning } from './status';
 
 /**
@@ -42,4 +43,42 @@ export function assessAll(snapshot: Snapshot): Assessment[] {
 /** True when some plan must know the StorageClasses (a claim may grow): LIST them and assess again. */
 export function needsStorageClasses(assessments: readonly Assessment[]): boolean {
   return assessments.some((a) => a.planned?.plan.needsStorageClasses);
+}
+
+/**
+ * What an instance's assessment was computed from, as one string: the resourceVersion of
+ * the instance and of each of its live objects (an apiserver gives a changed object a new
+ * one), and what its auth Secret gave. Two reads with the same versions assess the same.
+ */
+export function versionsOf(snapshot: Snapshot, instance: RedisInstanceObject): string {
+  const namespace = instance.metadata.namespace ?? 'default';
+  const live = liveFor(snapshot, namespace, instance.metadata.name);
+  const v = (o: { metadata?: { name?: string; uid?: string; resourceVersion?: string } } | undefined) => (o ? `${o.metadata?.name}:${o.metadata?.uid}@${o.metadata?.resourceVersion}` : '-');
+  const { secretHash, warning } = authSecret(instance, { secrets: snapshot.secrets, error: snapshot.secretError });
+  return [
+    [instance, live.statefulSet, live.configMap, live.podDisruptionBudget, live.serviceAccount, live.role, live.roleBinding].map(v).join(' '),
+    live.services.map(v).join(' '),
+    (live.pvcs ?? []).map(v).join(' '),
+    live.pods ? live.pods.map(v).join(' ') : '-',
+    secretHash ?? warning?.message ?? '',
+  ].join('|');
+}
+
+/**
+ * An instance whose assessment wrote nothing, as the pass found it before taking the Lease.
+ * The pass after the Lease reuses its result when the versions are the same, instead of
+ * rendering and planning it again.
+ */
+export interface Quiet {
+  readonly versions: string;
+  readonly result: InstanceResult;
+}
+
+/**
+ * True when an assessment may be reused on the same versions: its plan does not depend on
+ * the StorageClasses (read only when some claim must grow, and not versioned here).
+ */
+export function reusable(a: Assessment): boolean {
+  const p = a.planned?.plan;
+  return !p || (p.pvcExpansions.length === 0 && p.claimsKeepingSize.length === 0 && !p.needsStorageClasses);
 }

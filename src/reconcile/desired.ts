@@ -49,10 +49,12 @@ export function ownerReference(obj: RedisInstanceObject): V1OwnerReference {
   };
 }
 
+/**
+ * The rendered object with the ownerReference: a new metadata, the rest shared with the
+ * render (which builds fresh objects on every call, and nothing here or after mutates them).
+ */
 function owned<T extends { metadata?: V1ObjectMeta }>(object: T, owner: V1OwnerReference): T {
-  const copy = structuredClone(object);
-  copy.metadata = { ...copy.metadata, ownerReferences: [owner] };
-  return copy;
+  return { ...object, metadata: { ...object.metadata, ownerReferences: [owner] } };
 }
 
 /**

@@ -1,7 +1,7 @@
 import {
   ApiException, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Observable, PatchStrategy,
-  PolicyV1Api, RbacAuthorizationV1Api, StorageV1Api,
-  type ConfigurationOptions, type ObservableMiddleware, type RequestContext, type ResponseContext,
+  PolicyV1Api, RbacAuthorizationV1Api, ResponseContext, StorageV1Api,
+  type ConfigurationOptions, type ObservableMiddleware, type RequestContext,
 } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -144,7 +144,7 @@ export type ShapedRequest = ConfigurationOptions<ObservableMiddleware>;
  * generated client would otherwise send application/json-patch+json), and every request
  * is aborted after `timeoutMs`. Returned as per-call options of the generated APIs.
  */
-export function shapeRequest(verb: ApiVerb, timeoutMs: number): ShapedRequest {
+export function shapeRequest(verb: ApiVerb, timeoutMs: number, plain?: PlainBody): ShapedRequest {
   const middleware: ObservableMiddleware = {
     pre(context: RequestContext) {
       if (verb === 'patch') context.setHeaderParam('Content-Type', PatchStrategy.MergePatch);
@@ -152,10 +152,29 @@ export function shapeRequest(verb: ApiVerb, timeoutMs: number): ShapedRequest {
       return new Observable(Promise.resolve(context));
     },
     post(response: ResponseContext) {
-      return new Observable(Promise.resolve(response));
+      if (!plain || response.httpStatusCode < 200 || response.httpStatusCode > 299) return new Observable(Promise.resolve(response));
+      return new Observable(keepPlain(response, plain));
     },
   };
   return { middleware: [middleware], middlewareMergeStrategy: 'append' };
+}
+
+/** Where a LIST's answer is kept as parsed JSON (see keepPlain). */
+export interface PlainBody { value?: unknown }
+
+/**
+ * A LIST page, parsed as plain JSON and kept in `plain`; the generated client is handed an
+ * empty object to deserialise. Its model classes would cost a third of a pass's CPU (a
+ * class instance per nested object, every absent field set to undefined, timestamps as
+ * Dates) and hold more memory, while the reconciler only reads plain fields. Errors keep
+ * their body, for the ApiException.
+ */
+async function keepPlain(response: ResponseContext, plain: PlainBody): Promise<ResponseContext> {
+  plain.value = JSON.parse(await response.body.text());
+  return new ResponseContext(response.httpStatusCode, response.headers, {
+    text: async () => '{}',
+    binary: async () => Buffer.from('{}'),
+  });
 }
 
 /** An API error after retries, with the HTTP status (0 for network errors) and the Status reason. */
@@ -224,11 +243,12 @@ export type Kind =
   | 'StorageClass' | 'Secret' | 'Lease' | 'Event' | 'ServiceAccount' | 'Role' | 'RoleBinding' | 'Pod';
 
 /**
- * Objects per LIST page (`limit`). kubectl's chunk size: one page of StatefulSets is a few
- * MiB of JSON, so the response being parsed stays small whatever the number of instances,
- * and 10,000 instances take 20 pages per kind.
+ * Objects per LIST page (`limit`). Smaller than kubectl's 500: a pass reads six kinds side
+ * by side, so six pages are held at once; at 200 one page of StatefulSets is about 1 MiB of
+ * JSON, and the bench's peak RSS at 1,000 instances is about 15 MiB lower than at 500 for
+ * the same CPU. 10,000 instances take 50 pages per kind.
  */
-export const LIST_PAGE_SIZE = 500;
+export const LIST_PAGE_SIZE = 200;
 
 /** A LIST whose continue token expired (410) starts over, at most this many times. */
 export const LIST_RESTARTS = 3;
@@ -236,8 +256,8 @@ export const LIST_RESTARTS = 3;
 type Api = { apps: AppsV1Api; core: CoreV1Api; custom: CustomObjectsApi; policy: PolicyV1Api; storage: StorageV1Api; coordination: CoordinationV1Api; rbac: RbacAuthorizationV1Api };
 
 interface ListQuery { readonly labelSelector?: string; readonly limit: number; readonly _continue?: string }
-/** One page as the generated client returns it (typed lists say `_continue`, custom object lists `continue`). */
-interface ListPage { readonly items?: unknown[]; readonly metadata?: { readonly _continue?: string; readonly continue?: string } }
+/** One page as the apiserver sends it (plain JSON, see keepPlain). */
+interface ListPage { readonly items?: unknown[]; readonly metadata?: { readonly continue?: string } }
 type Call<A extends unknown[]> = (api: Api, ...args: [...A, ShapedRequest]) => Promise<any>;
 
 /**
@@ -431,7 +451,7 @@ export class KubeClient {
   }
 
   /** One call with retries: 429 (Retry-After honoured, capped), 5xx, timeouts, resets. */
-  private async call<T>(verb: ApiVerb, kind: Kind, what: string, send: (options: ShapedRequest) => Promise<T>, subresource?: string): Promise<T> {
+  private async call<T>(verb: ApiVerb, kind: Kind, what: string, send: (options: ShapedRequest) => Promise<T>, subresource?: string, plain?: PlainBody): Promise<T> {
     const { group, resource } = KINDS[kind];
     const rbacResource = subresource ? `${resource}/${subresource}` : resource;
     if (!isPermitted(group, rbacResource, verb)) {
@@ -442,7 +462,7 @@ export class KubeClient {
       if (left <= 0) throw new KubeApiError(0, 'DeadlineExceeded', `${what}: not sent, the pass deadline (${this.deadline!.toISOString()}) has passed; the next pass carries on`);
       this.counts[verb] += 1;
       try {
-        return await send(shapeRequest(verb, Math.min(this.timeoutMs, left)));
+        return await send(shapeRequest(verb, Math.min(this.timeoutMs, left), plain));
       } catch (raw) {
         const error = toKubeApiError(raw, what);
         if (!isRetryable(error) || attempt >= this.attempts) {
@@ -476,8 +496,10 @@ export class KubeClient {
       try {
         do {
           const query: ListQuery = { labelSelector, limit: this.pageSize, ...(token ? { _continue: token } : {}) };
-          const page: ListPage = await this.call('list', kind, what, (o) => row(kind, 'list')(this.api, namespace, query, o));
-          token = page.metadata?._continue || page.metadata?.continue || undefined;
+          const plain: PlainBody = {};
+          await this.call('list', kind, what, (o) => row(kind, 'list')(this.api, namespace, query, o), undefined, plain);
+          const page = (plain.value ?? {}) as ListPage;
+          token = page.metadata?.continue || undefined;
           const items = (page.items ?? []) as T[];
           const fresh = after === undefined ? items : items.filter((item) => objectKey(item) > after!);
           if (fresh.length > 0) {

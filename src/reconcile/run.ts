@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Assessment } from './assess';
+import type { RedisInstanceObject } from '../api/types';
+import type { Assessment, Quiet } from './assess';
 import type { EventRecord } from './execute';
 import { oneLine, type KubeClient } from './kube';
 import { Lease } from './lease';
 import { DEFAULT_LEASE_NAME } from './permissions';
 import { instanceResult, type InstanceResult, type PassResult } from './report';
 import { readLive, readSnapshots, readStorageClasses, type Snapshot } from './snapshot';
-import { StatusWriter, notActed, statusInput, type Acted } from './status-writer';
-import { computeStatus } from './status';
+import { StatusWriter, notActed, type Acted } from './status-writer';
 
 /**
  * One reconcile pass, step by step: read snapshots a namespace at a time (snapshot.ts),
@@ -52,40 +52,51 @@ export interface PassOptions {
  * CronJob's cold start, never loads them.
  */
 async function loadSteps() {
-  const [{ assess, assessAll, needsStorageClasses }, { execute }, { plan, planWrites }, roles, roleWrites] = await Promise.all([
+  const [{ assess, assessAll, needsStorageClasses, reusable, versionsOf }, { execute }, { plan, planWrites }, roles, roleWrites] = await Promise.all([
     import('./assess'), import('./execute'), import('./plan'), import('./roles'), import('./role-writes'),
   ]);
-  return { assess, assessAll, needsStorageClasses, execute, plan, planWrites, roles, roleWrites };
+  return { assess, assessAll, needsStorageClasses, reusable, versionsOf, execute, plan, planWrites, roles, roleWrites };
 }
 type Steps = Awaited<ReturnType<typeof loadSteps>>;
+
+const instanceKey = (instance: RedisInstanceObject) => `${instance.metadata.namespace ?? 'default'}/${instance.metadata.name}`;
 
 /**
  * Read and plan a namespace at a time; LIST StorageClasses once, the first time some plan
  * considers an expansion. What a namespace held is dropped once its instances are done.
+ * `reuse` gives the result of an instance that need not be planned again (in `reused`).
  */
-async function* readAndPlan(client: KubeClient, namespace: string | undefined): AsyncGenerator<{ snapshot: Snapshot; assessments: Assessment[]; steps: Steps }> {
+async function* readAndPlan(
+  client: KubeClient, namespace: string | undefined,
+  reuse?: (steps: Steps, snapshot: Snapshot, instance: RedisInstanceObject) => InstanceResult | undefined,
+): AsyncGenerator<{ snapshot: Snapshot; assessments: Assessment[]; reused: ReadonlyMap<RedisInstanceObject, InstanceResult>; steps: Steps }> {
   let storageClasses: Snapshot['storageClasses'];
   let steps: Steps | undefined;
   for await (const read of readSnapshots(client, namespace)) {
     steps ??= await loadSteps();
-    const { assess, assessAll, needsStorageClasses } = steps;
+    const { assess, needsStorageClasses } = steps;
     let snapshot: Snapshot = storageClasses ? { ...read, storageClasses } : read;
-    let assessments = assessAll(snapshot);
+    const reused = new Map<RedisInstanceObject, InstanceResult>();
+    for (const instance of reuse ? snapshot.instances : []) {
+      const result = reuse!(steps, snapshot, instance);
+      if (result) reused.set(instance, result);
+    }
+    let assessments = snapshot.instances.filter((i) => !reused.has(i)).map((i) => assess(snapshot, i));
     if (needsStorageClasses(assessments)) {
       storageClasses = await readStorageClasses(client);
       const withClasses: Snapshot = { ...read, storageClasses };
       snapshot = withClasses;
       assessments = assessments.map((a) => (a.planned?.plan.needsStorageClasses ? assess(withClasses, a.instance) : a));
     }
-    yield { snapshot, assessments, steps };
+    yield { snapshot, assessments, reused, steps };
   }
 }
 
-function needsWrite(steps: Steps, a: Assessment, now: Date): boolean {
+/** True when the instance needs a write: its plan, the role labels the backstop corrects (failover), or its status. */
+function needsWrite(steps: Steps, a: Assessment, statusChanged: boolean): boolean {
   if (a.planned && steps.planWrites(a.planned.plan)) return true;
-  // Failover instances: role labels the backstop corrects.
   if (a.planned && steps.roles.roleLabelCorrections(a.planned.desired.resolved, a.planned.live.pods ?? []).length > 0) return true;
-  return computeStatus(statusInput(a, notActed(a), now)) !== undefined;
+  return statusChanged;
 }
 
 function counts(client: KubeClient): PassResult['requests'] {
@@ -104,13 +115,19 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const at = now();
   const writer = new StatusWriter(client, { write: false, now: () => at });
   const instances: InstanceResult[] = [];
+  // Instances that need no write, by `namespace/name`: the pass after the Lease reuses them when unchanged.
+  const quiet = new Map<string, Quiet>();
   let mustWrite = false;
   try {
-    for await (const { assessments, steps } of readAndPlan(client, options.namespace)) {
+    for await (const { snapshot, assessments, steps } of readAndPlan(client, options.namespace)) {
       for (const a of assessments) {
-        mustWrite ||= !dryRun && needsWrite(steps, a, at);
         const acted = notActed(a);
-        instances.push(instanceResult(a, acted, await writer.settle(a, acted)));
+        const settled = await writer.settle(a, acted);
+        const result = instanceResult(a, acted, settled);
+        instances.push(result);
+        if (dryRun) continue;
+        if (needsWrite(steps, a, settled.statusChanged)) mustWrite = true;
+        else if (steps.reusable(a)) quiet.set(instanceKey(a.instance), { versions: steps.versionsOf(snapshot, a.instance), result });
       }
     }
   } catch (error) {
@@ -138,30 +155,40 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   // Released before the counts are taken, so the release is counted too.
   let outcome: Omit<PassResult, 'requests'>;
   try {
-    outcome = await actWithLease(client, lease, options, now, dryRun);
+    outcome = await actWithLease(client, lease, options, now, dryRun, quiet);
   } finally {
     await lease.release();
   }
   return { ...outcome, requests: counts(client) };
 }
 
-async function actWithLease(client: KubeClient, lease: Lease, options: PassOptions, now: () => Date, dryRun: boolean): Promise<Omit<PassResult, 'requests'>> {
-  // The cluster may have moved while we waited for the Lease: read and plan again, acting a namespace at a time.
+async function actWithLease(
+  client: KubeClient, lease: Lease, options: PassOptions, now: () => Date, dryRun: boolean, quiet: ReadonlyMap<string, Quiet>,
+): Promise<Omit<PassResult, 'requests'>> {
+  // The cluster may have moved while we waited for the Lease: read again, acting a namespace
+  // at a time. An instance that needed no write and whose objects all have the versions read
+  // before keeps its result; the others are planned again.
+  const unchanged = (steps: Steps, snapshot: Snapshot, instance: RedisInstanceObject) => {
+    const before = quiet.get(instanceKey(instance));
+    return before && before.versions === steps.versionsOf(snapshot, instance) ? before.result : undefined;
+  };
   const writer = new StatusWriter(client, { write: true, now });
   const instances: InstanceResult[] = [];
   try {
-    for await (const { snapshot, assessments, steps } of readAndPlan(client, options.namespace)) {
-      instances.push(...await mapLimit(assessments, options.concurrency ?? 8, async (a): Promise<InstanceResult> => {
+    for await (const { snapshot, assessments, reused, steps } of readAndPlan(client, options.namespace, unchanged)) {
+      const results = new Map<RedisInstanceObject, InstanceResult>(reused);
+      await mapLimit(assessments, options.concurrency ?? 8, async (a): Promise<void> => {
         try {
           await lease.keep();
           const acted = await act(steps, client, snapshot, a, options, now);
-          return instanceResult(a, acted, await writer.settle(a, acted));
+          results.set(a.instance, instanceResult(a, acted, await writer.settle(a, acted)));
         } catch (error) {
           // Losing the Lease (or a bug) stops this instance, never the others' report.
           const failed = notActed(a, message(error));
-          return instanceResult(a, failed, { phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: failed.error, warnings: a.warnings.map((w) => w.message) });
+          results.set(a.instance, instanceResult(a, failed, { phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: failed.error, warnings: a.warnings.map((w) => w.message) }));
         }
-      }));
+      });
+      for (const instance of snapshot.instances) instances.push(results.get(instance)!);
     }
   } catch (error) {
     // A LIST failed after retries: what was done is reported, the rest waits for the next pass.

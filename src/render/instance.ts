@@ -544,9 +544,35 @@ export function renderRoleBinding(instance: ResolvedRedisInstance): V1RoleBindin
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => (v && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
-    : v));
+  return canonical(value) as string;
+}
+
+/**
+ * JSON.stringify with sorted keys, written out: what JSON.stringify gives for the same
+ * value (toJSON, undefined and functions skipped in objects and null in arrays), without a
+ * sorted copy of every object (the pod template is hashed for every instance of a pass).
+ */
+function canonical(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const v = value as Record<string, unknown> & { toJSON?: () => unknown };
+  if (typeof v.toJSON === 'function') return canonical(v.toJSON());
+  if (Array.isArray(v)) return `[${Array.from(v, (item) => canonical(item) ?? 'null').join(',')}]`;
+  let out = '';
+  for (const key of sortedKeys(v)) {
+    const text = canonical(v[key]);
+    if (text !== undefined) out += `${out ? ',' : ''}${JSON.stringify(key)}:${text}`;
+  }
+  return `{${out}}`;
+}
+
+const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
+const isIndex = (key: string) => ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1;
+
+/** Sorted keys in the order an object built from them lists them: array-index keys first, by value. */
+function sortedKeys(object: object): string[] {
+  const keys = Object.keys(object).sort();
+  if (!keys.some(isIndex)) return keys;
+  return [...keys.filter(isIndex).sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !isIndex(k))];
 }
 
 /** Hex SHA-256 of a pod template's canonical JSON. */

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SECRET_HASH_ANNOTATION } from '../../src/reconcile/desired';
+import { KubeClient, loadKubeConfig, type Kind } from '../../src/reconcile/kube';
+import { runPass } from '../../src/reconcile/run';
 import { CONFIG_HASH_ANNOTATION } from '../../src/render/instance';
 import { podUids, startHarness, type Harness } from './harness';
 
@@ -381,6 +383,30 @@ describe('reconcile: the Lease', () => {
     const lease = h.get('Lease', 'ops', 'redis-gitops-reconciler');
     expect(lease.spec.holderIdentity).toBeUndefined();
     expect(lease.spec.leaseTransitions).toBe(1);
+  });
+
+  it('an instance that changed while the Lease was taken is planned again, not reported as read before', async () => {
+    await running('web', 'cache', {});
+    await running('web', 'other', {});
+    patchSpec('web', 'cache', { image: 'redis:7.4.1-alpine' });
+    // Between the read before the Lease (where other needed nothing) and the read after it,
+    // other's ConfigMap drifts: the pass must see the new version and patch it back.
+    class DriftOnLease extends KubeClient {
+      override async get<T = any>(kind: Kind, namespace: string, name: string): Promise<T | undefined> {
+        if (kind === 'Lease') {
+          const cm = h.get('ConfigMap', 'web', 'other');
+          h.server.update({ ...cm, data: { ...cm.data, 'redis.conf': 'drifted' } });
+        }
+        return super.get<T>(kind, namespace, name);
+      }
+    }
+    const client = new DriftOnLease(loadKubeConfig({ kubeconfig: h.kubeconfig }).kubeConfig);
+    const result = await runPass({ client, leaseNamespace: 'default' });
+    expect(result.instances.map((r) => [r.name, r.action, r.writes])).toEqual([
+      ['cache', 'rolling-update', ['patch ConfigMap/cache', 'patch Service/cache']],
+      ['other', 'none', ['patch ConfigMap/other']],
+    ]);
+    expect(h.get('ConfigMap', 'web', 'other').data['redis.conf']).toContain('appendonly yes');
   });
 
   it('two concurrent runs: one acts, the other stands down or finds nothing to do; each object is created once', async () => {

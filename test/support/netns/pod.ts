@@ -8,16 +8,17 @@ import { RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
 import { requireProgram } from '../programs';
 import { redisBinaries } from '../redis/binaries';
 import {
-  configMapFiles, dataVolumeName, hostPath, mountTable, podName, podSpec, redisContainer, remapCommandPaths, resolveEnv,
-  type Mount, type RenderedPodSource, type Secrets,
+  PATH_ENV_VARS, configMapFiles, dataVolumeName, hostPath, mountTable, podName, podSpec, redisContainer, remapCommandPaths, resolveEnv,
+  secretFiles, type Mount, type RenderedPodSource, type Secrets,
 } from '../redis/seam';
+import { projectVolume } from '../redis/pod';
 import { remapPathEnv, remapPodConf } from './seam';
 import { PodNetwork, type PodAddress } from './network';
 
 /** PATH inside our "containers": the pod's bin folder first, then the usual system folders. */
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Env vars holding container paths that the seam maps to the host (each must lie on a mount). */
-const PATH_ENV = ['RUNTIME_CONF', 'DATA_DIR', 'SENTINEL_DIR'] as const;
+const PATH_ENV = ['RUNTIME_CONF', 'DATA_DIR', 'SENTINEL_DIR', ...PATH_ENV_VARS];
 /** The programs besides redis-* that the pod scripts run (busybox applets in the Alpine images). */
 const BUSYBOX_APPLETS = ['awk', 'cat', 'date', 'grep', 'head', 'kill', 'mv', 'rm', 'sed', 'sleep', 'sort', 'timeout', 'uniq'];
 
@@ -221,7 +222,9 @@ export class NetnsPod {
       const dir = join(gen, 'volumes', volume.name);
       mkdirSync(dir, { recursive: true });
       if (volume.configMap) configVolume = volume.name;
-      else if (!volume.emptyDir) throw new Error(`volume ${volume.name}: only configMap and emptyDir volumes are supported`);
+      // As the kubelet projects a Secret (the password file of spec.auth).
+      else if (volume.secret) projectVolume(dir, secretFiles(volume, this.options.secrets ?? {}));
+      else if (!volume.emptyDir) throw new Error(`volume ${volume.name}: only configMap, secret and emptyDir volumes are supported`);
       this.volumeDirs[volume.name] = dir;
     }
     if (!configVolume) throw new Error('the pod mounts no ConfigMap');
