@@ -12,7 +12,7 @@
  */
 import { cleanupClusters, createCluster } from '../support/netns/cluster';
 import { failoverInstance, failoverPodSource } from '../support/netns/source';
-import { countPresent, eventually, masters, settled, startWriter } from '../support/netns/workload';
+import { countPresent, eventually, killPrimaryUnderWrites, masters, settled, startWriter } from '../support/netns/workload';
 
 interface Run {
   killToWriteMs: number; lost: number; acknowledged: number; rollingGapMs: number; rollingFailed: number;
@@ -23,20 +23,12 @@ async function oneRun(): Promise<Run> {
   const cluster = createCluster(failoverPodSource(failoverInstance({ image: 'redis:7.0.15', replicas: 3, config: {} })));
   try {
     await cluster.startAll(60_000);
-    const first = await settled(cluster, 60_000);
-    let writer = startWriter(cluster.sentinelClient(), 'kill');
-    await eventually('writes before the kill', async () => writer.acknowledgedCount >= 200);
-    await first.kill();
-    writer.mark();
-    const before = writer.acknowledgedCount;
-    await eventually('writes after the failover', async () => writer.acknowledgedCount >= before + 200, 60_000, () => cluster.quietLogs());
-    const kill = await writer.stop();
-    let primary = await settled(cluster, 60_000);
-    const lost = kill.acknowledged.length - await countPresent(cluster, primary, kill.acknowledged);
+    const { killed: first, report: kill, primary: promoted, lost } = await killPrimaryUnderWrites(cluster, { writes: 200, prefix: 'kill', timeoutMs: 60_000 });
+    let primary = promoted;
     await first.start();
     await settled(cluster, 60_000);
 
-    writer = startWriter(cluster.sentinelClient(), 'roll', { waitMs: null });
+    const writer = startWriter(cluster.sentinelClient(), 'roll', { waitMs: null });
     await eventually('writes before the rollout', async () => writer.acknowledgedCount >= 200);
     for (const pod of [...cluster.pods].reverse()) {
       await pod.stop();

@@ -9,6 +9,7 @@ import { cleanupClusters, createCluster, type FailoverCluster } from '../support
 import { failoverInstance, failoverPodSource } from '../support/netns/source';
 import {
   countPresent, eventually, masters, podInfo, settled, startWriter, writeConfirmed,
+  killPrimaryUnderWrites,
 } from '../support/netns/workload';
 
 /**
@@ -170,17 +171,9 @@ describe('failover (3 pods, Sentinel)', () => {
 
   it('a writer confirming each write with WAIT 1 through kill -9 of the primary: every acknowledged write survives', async () => {
     const cluster = await startCluster();
-    const first = await settled(cluster);
-    const writer = startWriter(cluster.sentinelClient(), 'w');
-    await eventually('acknowledged writes before the kill', async () => writer.acknowledgedCount >= 300);
-    await first.kill();
-    writer.mark();
-    const before = writer.acknowledgedCount;
-    await eventually('acknowledged writes after the failover', async () => writer.acknowledgedCount >= before + 300, 30_000, () => cluster.quietLogs());
-    const report = await writer.stop();
-    const primary = await settled(cluster);
-    const present = await countPresent(cluster, primary, report.acknowledged);
-    console.log(`WAIT 1 writer through kill -9: ${report.acknowledged.length} acknowledged, ${report.acknowledged.length - present} lost, `
+    const { report, lost } = await killPrimaryUnderWrites(cluster, { writes: 300, prefix: 'w', timeoutMs: 30_000 });
+    const present = report.acknowledged.length - lost;
+    console.log(`WAIT 1 writer through kill -9: ${report.acknowledged.length} acknowledged, ${lost} lost, `
       + `${report.failed} failed, first write ${report.firstWriteAfterMarkMs} ms after the kill`);
     expect(present).toBe(report.acknowledged.length);
   }, 90_000);

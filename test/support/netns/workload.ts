@@ -151,3 +151,25 @@ export function startWriter(client: Redis, prefix: string, options: { readonly w
     },
   };
 }
+
+/**
+ * Kill -9 the settled primary while a `WAIT 1` writer runs through Sentinel: `writes`
+ * acknowledged before the kill and as many after it, then the writer's report, the new
+ * primary, and how many acknowledged writes it lacks.
+ */
+export async function killPrimaryUnderWrites(
+  cluster: FailoverCluster, options: { readonly writes: number; readonly prefix: string; readonly timeoutMs: number },
+): Promise<{ killed: NetnsPod; report: WriterReport; primary: NetnsPod; lost: number }> {
+  const killed = await settled(cluster, options.timeoutMs);
+  const writer = startWriter(cluster.sentinelClient(), options.prefix);
+  await eventually('acknowledged writes before the kill', async () => writer.acknowledgedCount >= options.writes);
+  await killed.kill();
+  writer.mark();
+  const before = writer.acknowledgedCount;
+  await eventually('acknowledged writes after the failover', async () => writer.acknowledgedCount >= before + options.writes,
+    options.timeoutMs, () => cluster.quietLogs());
+  const report = await writer.stop();
+  const primary = await settled(cluster, options.timeoutMs);
+  const lost = report.acknowledged.length - await countPresent(cluster, primary, report.acknowledged);
+  return { killed, report, primary, lost };
+}
