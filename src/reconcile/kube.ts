@@ -6,6 +6,7 @@ import {
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { API_GROUP, PLURAL } from '../api/types';
+import { ConnectionPool } from './http';
 import { FIELD_MANAGER, isPermitted, type ApiVerb } from './permissions';
 
 /**
@@ -141,10 +142,10 @@ export type ShapedRequest = ConfigurationOptions<ObservableMiddleware>;
 
 /**
  * The one place that shapes requests: patches are JSON merge patches (RFC 7386; the
- * generated client would otherwise send application/json-patch+json), and every request
- * is aborted after `timeoutMs`. Returned as per-call options of the generated APIs.
+ * generated client would otherwise send application/json-patch+json), every request is
+ * aborted after `timeoutMs`, and, given a pool, goes over its keep-alive connections (http.ts).
  */
-export function shapeRequest(verb: ApiVerb, timeoutMs: number, plain?: PlainBody): ShapedRequest {
+export function shapeRequest(verb: ApiVerb, timeoutMs: number, plain?: PlainBody, pool?: ConnectionPool): ShapedRequest {
   const middleware: ObservableMiddleware = {
     pre(context: RequestContext) {
       if (verb === 'patch') context.setHeaderParam('Content-Type', PatchStrategy.MergePatch);
@@ -156,7 +157,7 @@ export function shapeRequest(verb: ApiVerb, timeoutMs: number, plain?: PlainBody
       return new Observable(keepPlain(response, plain));
     },
   };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
+  return { middleware: [middleware], middlewareMergeStrategy: 'append', ...(pool ? { httpApi: pool } : {}) };
 }
 
 /** Where a LIST's answer is kept as parsed JSON (see keepPlain). */
@@ -420,6 +421,7 @@ export class KubeClient {
   private readonly pageSize: number;
   private readonly deadline?: Date;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly pool = new ConnectionPool();
 
   constructor(kubeConfig: KubeConfig, options: ClientOptions = {}) {
     this.api = {
@@ -462,7 +464,7 @@ export class KubeClient {
       if (left <= 0) throw new KubeApiError(0, 'DeadlineExceeded', `${what}: not sent, the pass deadline (${this.deadline!.toISOString()}) has passed; the next pass carries on`);
       this.counts[verb] += 1;
       try {
-        return await send(shapeRequest(verb, Math.min(this.timeoutMs, left), plain));
+        return await send(shapeRequest(verb, Math.min(this.timeoutMs, left), plain, this.pool));
       } catch (raw) {
         const error = toKubeApiError(raw, what);
         if (!isRetryable(error) || attempt >= this.attempts) {

@@ -20,7 +20,7 @@ import { runPass } from '../../src/reconcile/run';
 import { startTestApiServer, type TestApiServer } from '../support/apiserver';
 
 const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'lib', 'src', 'cli', 'bin.js');
+const BIN = process.env.BENCH_BIN ?? join(ROOT, 'lib', 'src', 'cli', 'bin.js');
 
 function build(): void {
   const npm = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
@@ -111,7 +111,7 @@ const namespaceOf = (i: number, count: number) => `team-${i % Math.max(1, Math.r
  * settles, then one in-process pass writes the statuses. Going through HTTP for 60,000
  * creates would only measure the setup.
  */
-async function fleetInSync(server: TestApiServer, kubeconfig: string, count: number): Promise<void> {
+export async function fleetInSync(server: TestApiServer, kubeconfig: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     const instance = server.create({
       apiVersion: API_VERSION,
@@ -144,7 +144,8 @@ const CRONJOB_NODE_OPTIONS = reconcilerNodeOptions(DEFAULT_RECONCILER_RESOURCES)
 async function reconcileProcess(server: TestApiServer, kubeconfig: string): Promise<PassFigures> {
   server.resetRequestLog();
   const cpu = process.cpuUsage();
-  const child = await runChild([BIN, 'reconcile', '-A', '-o', 'json', '-v', '--kubeconfig', kubeconfig], { POD_NAMESPACE: 'redis-gitops', NODE_OPTIONS: CRONJOB_NODE_OPTIONS });
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = await runChild([...profile, BIN, 'reconcile', '-A', '-o', 'json', '-v', '--kubeconfig', kubeconfig], { POD_NAMESPACE: 'redis-gitops', NODE_OPTIONS: CRONJOB_NODE_OPTIONS });
   const serverCpu = process.cpuUsage(cpu);
   if (child.status !== 0) throw new Error(`reconcile exited ${child.status}: ${child.stderr}`);
   const requests: Record<string, number> = {};

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiException, PatchStrategy, RequestContext } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, PatchStrategy, RequestContext } from '@kubernetes/client-node';
+import http from 'node:http';
+import https from 'node:https';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeApiError, KubeClient, KubeConfigError, LIST_PAGE_SIZE, LIST_RESTARTS, RESOURCES, isRetryable, loadKubeConfig, shapeRequest, toKubeApiError } from '../../src/reconcile/kube';
+import { ConnectionPool } from '../../src/reconcile/http';
 import { RECONCILER_PERMISSIONS, isPermitted } from '../../src/reconcile/permissions';
 import { startTestApiServer, type TestApiServer } from '../support/apiserver';
 
@@ -27,6 +30,30 @@ describe('shapeRequest: the one place that shapes requests', () => {
 
   it('appends to the configured middleware (authentication stays)', () => {
     expect(shapeRequest('get', 1).middlewareMergeStrategy).toBe('append');
+  });
+});
+
+describe('ConnectionPool', () => {
+  it('copies the TLS options of the agent client-node built, with keepAlive, once per agent class', () => {
+    const pool = new ConnectionPool(4);
+    const built = new https.Agent({ ca: 'CA', cert: 'CERT', key: 'KEY', rejectUnauthorized: true });
+    const reused = pool.reuse(built) as https.Agent & { options: https.AgentOptions };
+    expect(reused).not.toBe(built);
+    expect(reused).toBeInstanceOf(https.Agent);
+    expect(reused.options).toMatchObject({ ca: 'CA', cert: 'CERT', key: 'KEY', rejectUnauthorized: true, keepAlive: true });
+    expect(reused.maxSockets).toBe(4);
+    expect(pool.reuse(new https.Agent({ ca: 'CA' }))).toBe(reused);
+    const plain = pool.reuse(new http.Agent()) as http.Agent;
+    expect(plain).toBeInstanceOf(http.Agent);
+    expect(plain).not.toBe(reused);
+    pool.close();
+  });
+
+  it('leaves proxy agents and a missing agent alone', () => {
+    class ProxyAgent extends http.Agent {}
+    const proxy = new ProxyAgent();
+    expect(new ConnectionPool().reuse(proxy)).toBe(proxy);
+    expect(new ConnectionPool().reuse(undefined)).toBeUndefined();
   });
 });
 
@@ -91,6 +118,32 @@ describe('KubeClient against the test API server', () => {
     expect(c.counts).toMatchObject({ list: 3, delete: 1 });
     expect(c.total).toBe(4);
     expect(c.writes).toBe(1);
+  });
+
+  it('keeps connections alive: 20 sequential requests, one TCP connection (client-node alone opens one per request)', async () => {
+    const c = client();
+    server.resetRequestLog();
+    for (let i = 0; i < 20; i++) await c.get('ConfigMap', 'default', `none-${i}`);
+    expect(server.requests).toHaveLength(20);
+    expect(server.connections).toBe(1);
+    // What the pool replaces: the generated client on its own.
+    server.resetRequestLog();
+    const bare = loadKubeConfig({ kubeconfig }).kubeConfig.makeApiClient(CoreV1Api);
+    for (let i = 0; i < 5; i++) await bare.listNamespacedConfigMap({ namespace: 'default' });
+    expect(server.connections).toBe(5);
+  });
+
+  it('answers stay whole on reused connections: 200 concurrent writes and reads, chunked and not, over at most 16 connections', async () => {
+    const c = client([], { timeoutMs: 10_000 }); // 100 requests queue for 16 sockets: no timeout retries here
+    server.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pooled', namespace: 'default' }, data: { big: 'x'.repeat(64 * 1024) } });
+    server.resetRequestLog();
+    const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
+      await c.patch('ConfigMap', 'default', 'pooled', { metadata: { annotations: { [`n${i % 10}`]: String(i) } } });
+      return (await c.get<{ data: { big: string } }>('ConfigMap', 'default', 'pooled'))!.data.big.length;
+    }));
+    expect(results).toEqual(Array(100).fill(64 * 1024));
+    expect(server.requests.filter((r) => r.status === 200)).toHaveLength(200);
+    expect(server.connections).toBeLessThanOrEqual(16);
   });
 
   it('treats a 404 on delete as success and a 404 on get as undefined', async () => {

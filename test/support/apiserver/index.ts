@@ -156,6 +156,8 @@ export interface TestApiServer {
 
   /** Every HTTP request received, in order. */
   requests: RequestRecord[];
+  /** TCP connections accepted so far (reset with the request log). */
+  readonly connections: number;
   resetRequestLog(): void;
 }
 
@@ -239,8 +241,10 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
     injectFault: (f) => http.injectFault(f),
     clearFaults: () => http.clearFaults(),
     requests: http.requests,
+    get connections() { return http.connections; },
     resetRequestLog() {
       http.requests.length = 0;
+      http.connections = 0;
     },
   };
   return server;

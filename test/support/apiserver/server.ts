@@ -58,6 +58,8 @@ const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', '
 
 export class ApiHttpServer {
   readonly requests: RequestRecord[] = [];
+  /** TCP connections accepted (clients that keep connections alive open few). */
+  connections = 0;
   private readonly faults: { fault: Fault; remaining: number }[] = [];
   private readonly held = new Set<Socket>();
   private readonly server: http.Server;
@@ -74,6 +76,7 @@ export class ApiHttpServer {
         if (!res.headersSent) this.send(res, err.code, err.body);
       });
     });
+    this.server.on('connection', () => { this.connections += 1; });
   }
 
   async listen(): Promise<void> {
