@@ -20,7 +20,8 @@ export interface LeaseOptions {
 }
 
 export type LeaseResult =
-  | { readonly acquired: true; readonly lease: Lease }
+  /** `replaced`: the resourceVersion of the Lease this take replaced (undefined: it created it). */
+  | { readonly acquired: true; readonly lease: Lease; readonly replaced: string | undefined }
   | { readonly acquired: false; readonly holder: string; readonly until: Date };
 
 function time(value: unknown): Date | undefined {
@@ -39,6 +40,28 @@ export function leaseExpiry(lease: V1Lease | undefined): { holder: string; until
   const renewed = time(lease?.spec?.renewTime) ?? time(lease?.spec?.acquireTime);
   if (!renewed) return undefined;
   return { holder, until: new Date(renewed.getTime() + (lease?.spec?.leaseDurationSeconds ?? 0) * 1000) };
+}
+
+/**
+ * The Lease as a pass finds it before it reads anything: its resourceVersion (undefined
+ * when there is none) and whether another run held it then. A take whose `replaced`
+ * equals a free sighting's resourceVersion proves that no other run held the Lease, so
+ * none acted, between the sighting and the take.
+ */
+export interface LeaseSighting {
+  readonly resourceVersion: string | undefined;
+  readonly free: boolean;
+}
+
+export async function sightLease(client: KubeClient, namespace: string, name: string, now: Date): Promise<LeaseSighting> {
+  const lease = await client.get<V1Lease>('Lease', namespace, name);
+  const held = leaseExpiry(lease);
+  return { resourceVersion: lease?.metadata?.resourceVersion, free: !held || held.until <= now };
+}
+
+/** True when nobody took, renewed or released the Lease between a free sighting and this take. */
+export function untouchedSince(sighting: LeaseSighting | undefined, taken: { replaced: string | undefined }): boolean {
+  return sighting !== undefined && sighting.free && sighting.resourceVersion === taken.replaced;
 }
 
 export class Lease {
@@ -76,7 +99,7 @@ export class Lease {
             metadata: { name: options.name, namespace: options.namespace, labels: { 'app.kubernetes.io/managed-by': 'redis-gitops' } },
             spec,
           });
-        return { acquired: true, lease: new Lease(client, { ...options, durationSeconds: duration }, lease, at) };
+        return { acquired: true, lease: new Lease(client, { ...options, durationSeconds: duration }, lease, at), replaced: current?.metadata?.resourceVersion };
       } catch (error) {
         // Someone else wrote it between our read and our write: read again and decide again.
         if (error instanceof KubeApiError && (error.conflict || error.alreadyExists)) continue;

@@ -4,7 +4,7 @@ import type { RedisInstanceObject } from '../api/types';
 import type { Assessment, Quiet } from './assess';
 import type { EventRecord } from './execute';
 import { oneLine, type KubeClient } from './kube';
-import { Lease } from './lease';
+import { Lease, sightLease, untouchedSince, type LeaseSighting } from './lease';
 import { DEFAULT_LEASE_NAME } from './permissions';
 import { instanceResult, type InstanceResult, type PassResult } from './report';
 import { readLive, readSnapshots, readStorageClasses, type Snapshot } from './snapshot';
@@ -47,6 +47,25 @@ export interface PassOptions {
 }
 
 /**
+ * How many instances that need a write the pass keeps from its first read, to act on them
+ * without reading again when the Lease shows that no other run acted meanwhile. Beyond
+ * that the pass reads again after taking the Lease (memory stays bounded).
+ */
+export const KEPT_FOR_ACTING = 1000;
+
+/** An instance that needs a write, as the first read found it, with what act() needs of its namespace's snapshot. */
+interface Kept { readonly a: Assessment; readonly snapshot: Snapshot; readonly index: number }
+
+/** Only what act() reads of a snapshot (the instance itself, the StorageClasses): the rest of the namespace is let go. */
+function keptSnapshot(snapshot: Snapshot, instance: RedisInstanceObject): Snapshot {
+  return {
+    namespace: snapshot.namespace, instances: [instance],
+    statefulSets: new Map(), configMaps: new Map(), services: new Map(), podDisruptionBudgets: new Map(), claims: new Map(),
+    ...(snapshot.storageClasses ? { storageClasses: snapshot.storageClasses } : {}),
+  };
+}
+
+/**
  * The plan and act steps (validation, rendering, planning, execute), loaded with the first
  * namespace that has instances: a pass over a cluster without RedisInstances, the
  * CronJob's cold start, never loads them.
@@ -69,10 +88,11 @@ const instanceKey = (instance: RedisInstanceObject) => `${instance.metadata.name
 async function* readAndPlan(
   client: KubeClient, namespace: string | undefined,
   reuse?: (steps: Steps, snapshot: Snapshot, instance: RedisInstanceObject) => InstanceResult | undefined,
+  beforeChildren?: () => Promise<void>,
 ): AsyncGenerator<{ snapshot: Snapshot; assessments: Assessment[]; reused: ReadonlyMap<RedisInstanceObject, InstanceResult>; steps: Steps }> {
   let storageClasses: Snapshot['storageClasses'];
   let steps: Steps | undefined;
-  for await (const read of readSnapshots(client, namespace)) {
+  for await (const read of readSnapshots(client, namespace, beforeChildren)) {
     steps ??= await loadSteps();
     const { assess, needsStorageClasses } = steps;
     let snapshot: Snapshot = storageClasses ? { ...read, storageClasses } : read;
@@ -117,17 +137,30 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const instances: InstanceResult[] = [];
   // Instances that need no write, by `namespace/name`: the pass after the Lease reuses them when unchanged.
   const quiet = new Map<string, Quiet>();
+  // Instances that need a write, kept (up to KEPT_FOR_ACTING) to act on without a second read.
+  const kept: Kept[] = [];
   let mustWrite = false;
+  let overflow = false;
+  const leaseNamespace = options.leaseNamespace;
+  const leaseName = options.leaseName ?? DEFAULT_LEASE_NAME;
+  let sighting: LeaseSighting | undefined;
   try {
-    for await (const { snapshot, assessments, steps } of readAndPlan(client, options.namespace)) {
+    // Once there are instances, before their objects are read: did another run hold the
+    // Lease? (An error here only costs the shortcut.) The RedisInstances were read just
+    // before; what another run writes to them (status) is written conditionally.
+    const sight = async () => { sighting = await sightLease(client, leaseNamespace, leaseName, at).catch(() => undefined); };
+    for await (const { snapshot, assessments, steps } of readAndPlan(client, options.namespace, undefined, dryRun ? undefined : sight)) {
       for (const a of assessments) {
         const acted = notActed(a);
         const settled = await writer.settle(a, acted);
         const result = instanceResult(a, acted, settled);
         instances.push(result);
         if (dryRun) continue;
-        if (needsWrite(steps, a, settled.statusChanged)) mustWrite = true;
-        else if (steps.reusable(a)) quiet.set(instanceKey(a.instance), { versions: steps.versionsOf(snapshot, a.instance), result });
+        if (needsWrite(steps, a, settled.statusChanged)) {
+          mustWrite = true;
+          if (kept.length < KEPT_FOR_ACTING) kept.push({ a, snapshot: keptSnapshot(snapshot, a.instance), index: instances.length - 1 });
+          else overflow = true;
+        } else if (steps.reusable(a)) quiet.set(instanceKey(a.instance), { versions: steps.versionsOf(snapshot, a.instance), result });
       }
     }
   } catch (error) {
@@ -135,9 +168,8 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   }
   if (!mustWrite) return { instances, requests: counts(client), dryRun };
 
-  const leaseNamespace = options.leaseNamespace;
-  const leaseName = options.leaseName ?? DEFAULT_LEASE_NAME;
   let lease: Lease;
+  let calm: boolean;
   try {
     const taken = await Lease.acquire(client, {
       namespace: leaseNamespace, name: leaseName, now,
@@ -148,6 +180,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
       return { instances: [], requests: counts(client), leaseHeld: { holder: taken.holder, until: taken.until.toISOString() }, dryRun };
     }
     lease = taken.lease;
+    calm = !overflow && untouchedSince(sighting, taken);
   } catch (error) {
     return { instances: [], requests: counts(client), error: `cannot take the Lease ${leaseNamespace}/${leaseName}: ${message(error)}`, dryRun };
   }
@@ -155,11 +188,45 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   // Released before the counts are taken, so the release is counted too.
   let outcome: Omit<PassResult, 'requests'>;
   try {
-    outcome = await actWithLease(client, lease, options, now, dryRun, quiet);
+    outcome = calm
+      ? await actOnKept(client, lease, options, now, dryRun, instances, kept)
+      : await actWithLease(client, lease, options, now, dryRun, quiet);
   } finally {
     await lease.release();
   }
   return { ...outcome, requests: counts(client) };
+}
+
+/**
+ * No other run held the Lease since before the first read, so what that read found is
+ * still what this pass must act on (every write that could have raced is conditional on
+ * a resourceVersion, and a 409 reads again): act on the kept instances, no second read.
+ */
+async function actOnKept(
+  client: KubeClient, lease: Lease, options: PassOptions, now: () => Date, dryRun: boolean,
+  instances: InstanceResult[], kept: readonly Kept[],
+): Promise<Omit<PassResult, 'requests'>> {
+  const steps = await loadSteps();
+  const writer = new StatusWriter(client, { write: true, now });
+  await mapLimit(kept, options.concurrency ?? 8, async ({ a, snapshot, index }): Promise<void> => {
+    instances[index] = await actAndSettle(steps, client, lease, writer, snapshot, a, options, now);
+  });
+  return { instances, dryRun };
+}
+
+/** Act on one instance under the Lease and write its status; a failure stops this instance only. */
+async function actAndSettle(
+  steps: Steps, client: KubeClient, lease: Lease, writer: StatusWriter, snapshot: Snapshot, a: Assessment, options: PassOptions, now: () => Date,
+): Promise<InstanceResult> {
+  try {
+    await lease.keep();
+    const acted = await act(steps, client, snapshot, a, options, now);
+    return instanceResult(a, acted, await writer.settle(a, acted));
+  } catch (error) {
+    // Losing the Lease (or a bug) stops this instance, never the others' report.
+    const failed = notActed(a, message(error));
+    return instanceResult(a, failed, { phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: failed.error, warnings: a.warnings.map((w) => w.message) });
+  }
 }
 
 async function actWithLease(
@@ -178,15 +245,7 @@ async function actWithLease(
     for await (const { snapshot, assessments, reused, steps } of readAndPlan(client, options.namespace, unchanged)) {
       const results = new Map<RedisInstanceObject, InstanceResult>(reused);
       await mapLimit(assessments, options.concurrency ?? 8, async (a): Promise<void> => {
-        try {
-          await lease.keep();
-          const acted = await act(steps, client, snapshot, a, options, now);
-          results.set(a.instance, instanceResult(a, acted, await writer.settle(a, acted)));
-        } catch (error) {
-          // Losing the Lease (or a bug) stops this instance, never the others' report.
-          const failed = notActed(a, message(error));
-          results.set(a.instance, instanceResult(a, failed, { phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: failed.error, warnings: a.warnings.map((w) => w.message) }));
-        }
+        results.set(a.instance, await actAndSettle(steps, client, lease, writer, snapshot, a, options, now));
       });
       for (const instance of snapshot.instances) instances.push(results.get(instance)!);
     }

@@ -124,12 +124,14 @@ class KindStream<T extends { metadata?: { namespace?: string; name?: string } }>
 /**
  * LIST every kind a pass needs (`namespace` undefined for all namespaces) and yield one
  * Snapshot per namespace that has RedisInstances, in order. Throws when a LIST fails
- * after retries. The child kinds are read only when there is at least one instance.
+ * after retries. The child kinds are read only when there is at least one instance, and
+ * `beforeChildren` runs once just before they are (the pass sights the Lease there).
  */
-export async function* readSnapshots(client: KubeClient, namespace: string | undefined): AsyncGenerator<Snapshot> {
+export async function* readSnapshots(client: KubeClient, namespace: string | undefined, beforeChildren?: () => Promise<void>): AsyncGenerator<Snapshot> {
   const instances = new KindStream(client.pages<RedisInstanceObject>('RedisInstance', namespace));
   let next = await instances.firstNamespace();
   if (next === undefined) return;
+  await beforeChildren?.();
   const statefulSets = new KindStream(client.pages<V1StatefulSet>('StatefulSet', namespace, MANAGED_SELECTOR));
   const configMaps = new KindStream(client.pages<V1ConfigMap>('ConfigMap', namespace, MANAGED_SELECTOR));
   const services = new KindStream(client.pages<V1Service>('Service', namespace, MANAGED_SELECTOR));

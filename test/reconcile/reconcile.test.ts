@@ -77,14 +77,14 @@ describe('reconcile: create', () => {
     expect(h.get('RedisInstance', 'web', 'cache').status).toMatchObject({ phase: 'Running', ready: true, readyReplicas: 3 });
   });
 
-  it('a second pass right after a successful one makes zero writes (only GET/LIST, no Lease)', async () => {
+  it('a second pass right after a successful one makes zero writes (only GET/LIST; the Lease is only read)', async () => {
     await running('web', 'cache', { replicas: 2 });
     const { code, lines } = await h.reconcile();
     expect(code).toBe(0);
     expect(lines).toEqual([expect.objectContaining({ action: 'none', phase: 'Running', statusChanged: false, writes: [] })]);
     expect(writes()).toEqual([]);
     expect(h.server.requests.length).toBeLessThanOrEqual(8);
-    expect(h.server.requests.some((r) => r.path.includes('/leases/'))).toBe(false);
+    expect(h.server.requests.filter((r) => r.path.includes('/leases/')).map((r) => r.method)).toEqual(['GET']);
   });
 
   it('heals deleted and drifted children without touching the StatefulSet', async () => {
@@ -385,22 +385,41 @@ describe('reconcile: the Lease', () => {
     expect(lease.spec.leaseTransitions).toBe(1);
   });
 
-  it('an instance that changed while the Lease was taken is planned again, not reported as read before', async () => {
+  it('when no other run held the Lease since before the read, the pass acts on that read: each LIST once, the Lease read before the objects', async () => {
     await running('web', 'cache', {});
     await running('web', 'other', {});
     patchSpec('web', 'cache', { image: 'redis:7.4.1-alpine' });
-    // Between the read before the Lease (where other needed nothing) and the read after it,
-    // other's ConfigMap drifts: the pass must see the new version and patch it back.
-    class DriftOnLease extends KubeClient {
+    h.server.resetRequestLog();
+    const { code, lines } = await h.reconcile();
+    expect(code).toBe(0);
+    expect(lines.map((l) => [l.name, l.action])).toEqual([['cache', 'rolling-update'], ['other', 'none']]);
+    const lists = h.server.requests.filter((r) => r.method === 'GET' && /(^|&)limit=/.test(r.query)).map((r) => r.path);
+    expect(lists.length).toBe(new Set(lists).size);
+    const order = h.server.requests.map((r) => `${r.method} ${r.path.split('/').at(-1)}`);
+    expect(order.slice(0, 2)).toEqual(['GET redisinstances', 'GET redis-gitops-reconciler']);
+  });
+
+  it('when another run took the Lease while this one read, the pass reads again: what that run changed is seen', async () => {
+    await running('web', 'cache', {});
+    await running('web', 'other', {});
+    patchSpec('web', 'cache', { image: 'redis:7.4.1-alpine' });
+    // The second Lease GET is the take's: before it, another run takes and releases the
+    // Lease, and other's ConfigMap drifts meanwhile. The pass must read again and patch it back.
+    let leaseReads = 0;
+    class AnotherRun extends KubeClient {
       override async get<T = any>(kind: Kind, namespace: string, name: string): Promise<T | undefined> {
-        if (kind === 'Lease') {
+        if (kind === 'Lease' && ++leaseReads === 2) {
+          const lease = h.get('Lease', namespace, name);
+          const released = { holderIdentity: undefined, leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + 1 };
+          if (lease) h.server.update({ ...lease, spec: { ...lease.spec, ...released } });
+          else h.server.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: released });
           const cm = h.get('ConfigMap', 'web', 'other');
           h.server.update({ ...cm, data: { ...cm.data, 'redis.conf': 'drifted' } });
         }
         return super.get<T>(kind, namespace, name);
       }
     }
-    const client = new DriftOnLease(loadKubeConfig({ kubeconfig: h.kubeconfig }).kubeConfig);
+    const client = new AnotherRun(loadKubeConfig({ kubeconfig: h.kubeconfig }).kubeConfig);
     const result = await runPass({ client, leaseNamespace: 'default' });
     expect(result.instances.map((r) => [r.name, r.action, r.writes])).toEqual([
       ['cache', 'rolling-update', ['patch ConfigMap/cache', 'patch Service/cache']],
