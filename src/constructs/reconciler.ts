@@ -32,6 +32,14 @@ export function reconcilerNodeOptions(r: ResourceRequirements): string | undefin
   return heapMiB ? `--max-old-space-size=${heapMiB} --max-semi-space-size=2` : undefined;
 }
 
+/**
+ * Environment of the reconciler's process besides NODE_OPTIONS: glibc's malloc keeps one
+ * arena per thread that allocates (Node's threads included) and seldom returns their
+ * memory; two arenas lower the bench's peak RSS by about 10 MiB for the same CPU. The
+ * image is Debian (glibc); musl ignores the variable.
+ */
+export const RECONCILER_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2' });
+
 /** UID/GID of the `node` user in the official Node.js images (the Dockerfile runs as it). */
 export const RECONCILER_UID = 1000;
 
@@ -206,6 +214,7 @@ export class RedisReconciler extends Construct {
                   env: [
                     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                     ...(nodeOptions ? [{ name: 'NODE_OPTIONS', value: nodeOptions }] : []),
+                    ...Object.entries(RECONCILER_PROCESS_ENV).map(([name, value]) => ({ name, value })),
                   ],
                   resources: toResources(this.resources),
                   securityContext: {

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION, KIND } from '../../src/api/types';
-import { DEFAULT_RECONCILER_RESOURCES, reconcilerNodeOptions } from '../../src/constructs/reconciler';
+import { DEFAULT_RECONCILER_RESOURCES, RECONCILER_PROCESS_ENV, reconcilerNodeOptions } from '../../src/constructs/reconciler';
 import { desiredFor } from '../../src/reconcile/desired';
 import { KubeClient, LIST_PAGE_SIZE, loadKubeConfig } from '../../src/reconcile/kube';
 import { runPass } from '../../src/reconcile/run';
@@ -145,7 +145,7 @@ async function reconcileProcess(server: TestApiServer, kubeconfig: string): Prom
   server.resetRequestLog();
   const cpu = process.cpuUsage();
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = await runChild([...profile, BIN, 'reconcile', '-A', '-o', 'json', '-v', '--kubeconfig', kubeconfig], { POD_NAMESPACE: 'redis-gitops', NODE_OPTIONS: CRONJOB_NODE_OPTIONS });
+  const child = await runChild([...profile, BIN, 'reconcile', '-A', '-o', 'json', '-v', '--kubeconfig', kubeconfig], { POD_NAMESPACE: 'redis-gitops', NODE_OPTIONS: CRONJOB_NODE_OPTIONS, ...RECONCILER_PROCESS_ENV });
   const serverCpu = process.cpuUsage(cpu);
   if (child.status !== 0) throw new Error(`reconcile exited ${child.status}: ${child.stderr}`);
   const requests: Record<string, number> = {};
@@ -172,7 +172,7 @@ function show(label: string, f: PassFigures): string {
 
 export async function benchReconcileScale(counts: readonly number[] = [1000, 10_000]): Promise<ReconcileBenchFigures[]> {
   const results: ReconcileBenchFigures[] = [];
-  console.log(`reconcile passes: the compiled bin as its own process (node start-up included; NODE_OPTIONS as the CronJob: ${CRONJOB_NODE_OPTIONS}), `
+  console.log(`reconcile passes: the compiled bin as its own process (node start-up included; NODE_OPTIONS as the CronJob: ${CRONJOB_NODE_OPTIONS}; ${Object.entries(RECONCILER_PROCESS_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}), `
     + `test API server in the bench process, LIST pages of ${LIST_PAGE_SIZE}`);
   for (const count of counts) {
     const server = await startTestApiServer({ autoReadyPods: true });

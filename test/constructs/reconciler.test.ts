@@ -47,6 +47,7 @@ describe('RedisReconciler construct', () => {
     expect(container.env).toEqual([
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'NODE_OPTIONS', value: '--max-old-space-size=288 --max-semi-space-size=2' },
+      { name: 'MALLOC_ARENA_MAX', value: '2' },
     ]);
     expect(pod.serviceAccountName).toBe('redis-gitops-reconciler');
   });
@@ -121,7 +122,7 @@ describe('RedisReconciler construct', () => {
       expect(container.args).toEqual(['reconcile', '-A', '-o', 'json', '--pass-timeout', '560']);
       expect(container.image).toBe('registry.local/rg:dev');
       expect(container.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' } });
-      expect(container.env.map((e: any) => e.name)).toEqual(['POD_NAMESPACE']);
+      expect(container.env.map((e: any) => e.name)).toEqual(['POD_NAMESPACE', 'MALLOC_ARENA_MAX']);
       expect(reconciler.leaseName).toBe('redis-gitops-reconciler');
     });
 

@@ -192,8 +192,8 @@ describe('paginated LISTs', () => {
   it('pages of LIST_PAGE_SIZE by default', async () => {
     server.resetRequestLog();
     await new KubeClient(loadKubeConfig({ kubeconfig }).kubeConfig).list('ConfigMap', 'paged');
-    expect(LIST_PAGE_SIZE).toBe(200);
-    expect(lists()).toEqual([['200', '-']]);
+    expect(LIST_PAGE_SIZE).toBe(100);
+    expect(lists()).toEqual([['100', '-']]);
   });
 
   it('starts the LIST over when a continue token expired (410), and gives the items once', async () => {
