@@ -551,27 +551,39 @@ export function canonicalJson(value: unknown): string {
  * JSON.stringify with sorted keys, written out: what JSON.stringify gives for the same
  * value (toJSON, undefined and functions skipped in objects and null in arrays), without a
  * sorted copy of every object (the pod template is hashed for every instance of a pass).
+ * Keys and strings that need no escaping are quoted directly.
  */
 function canonical(value: unknown): string | undefined {
+  if (typeof value === 'string') return quote(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   const v = value as Record<string, unknown> & { toJSON?: () => unknown };
   if (typeof v.toJSON === 'function') return canonical(v.toJSON());
-  if (Array.isArray(v)) return `[${Array.from(v, (item) => canonical(item) ?? 'null').join(',')}]`;
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += `${i ? ',' : ''}${canonical(v[i]) ?? 'null'}`;
+    return `${out}]`;
+  }
   let out = '';
   for (const key of sortedKeys(v)) {
     const text = canonical(v[key]);
-    if (text !== undefined) out += `${out ? ',' : ''}${JSON.stringify(key)}:${text}`;
+    if (text !== undefined) out += `${out ? ',' : ''}${quote(key)}:${text}`;
   }
   return `{${out}}`;
 }
 
+/** Printable ASCII without `"` and `\\`: JSON quotes it as it is. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const quote = (text: string) => (PLAIN.test(text) ? `"${text}"` : JSON.stringify(text));
+
 const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
 const isIndex = (key: string) => ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1;
+const startsWithDigit = (key: string) => { const c = key.charCodeAt(0); return c >= 48 && c <= 57; };
 
 /** Sorted keys in the order an object built from them lists them: array-index keys first, by value. */
 function sortedKeys(object: object): string[] {
-  const keys = Object.keys(object).sort();
-  if (!keys.some(isIndex)) return keys;
+  const keys = Object.keys(object);
+  if (keys.length > 1) keys.sort();
+  if (!keys.some(startsWithDigit) || !keys.some(isIndex)) return keys;
   return [...keys.filter(isIndex).sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !isIndex(k))];
 }
 
