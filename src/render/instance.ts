@@ -412,7 +412,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
       },
     },
     spec: {
-      ...(failover ? { serviceAccountName: roleAgentName(name) } : {}),
+      ...(spec.podAgent ? { serviceAccountName: roleAgentName(name) } : {}),
       // Only the role agent gets a token, through its own projected volume.
       automountServiceAccountToken: false,
       enableServiceLinks: false,
@@ -430,7 +430,8 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
       initContainers: [init, ...(failover ? failover.initContainers.map(restricted) : [])],
       containers: [
         redis,
-        ...(failover ? [...failover.containers.map(restricted), roleAgentContainer(instance)] : []),
+        ...(failover ? failover.containers.map(restricted) : []),
+        ...(spec.podAgent ? [roleAgentContainer(instance)] : []),
         configAgentContainer(instance, containerSecurityContext),
         ...optionalList(renderExporterContainer(instance, containerSecurityContext, tls ? {
           caFile: TLS_CA_FILE, certFile: TLS_CERT_FILE, keyFile: TLS_KEY_FILE, volumeMount: TLS_VOLUME_MOUNT,
@@ -440,7 +441,8 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
         { name: 'config', configMap: { name } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
         ...authVolumes(instance),
-        ...(failover ? [...failover.volumes, ...roleAgentVolumes(instance)] : []),
+        ...(failover ? failover.volumes : []),
+        ...(spec.podAgent ? roleAgentVolumes(instance) : []),
         ...optionalList(tlsVolume(instance)),
       ],
     },
@@ -588,7 +590,7 @@ export interface RenderedInstance {
   readonly configMap: V1ConfigMap;
   readonly service: V1Service;
   readonly primaryService?: V1Service;
-  /** The role agents' ServiceAccount, Role and RoleBinding (failover only). */
+  /** The pod agents' ServiceAccount, Role and RoleBinding (spec.podAgent: on with failover). */
   readonly serviceAccount?: V1ServiceAccount;
   readonly role?: V1Role;
   readonly roleBinding?: V1RoleBinding;
@@ -611,7 +613,7 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     configMap: renderConfigMap(instance, redisConf),
     service: renderHeadlessService(instance),
     ...(replicated ? { primaryService: renderPrimaryService(instance) } : {}),
-    ...(instance.spec.failover ? {
+    ...(instance.spec.podAgent ? {
       serviceAccount: renderServiceAccount(instance), role: renderRole(instance), roleBinding: renderRoleBinding(instance),
     } : {}),
     statefulSet: renderStatefulSet(instance),

@@ -20,6 +20,7 @@ function instance(spec: Partial<ResolvedRedisInstance['spec']> = {}): ResolvedRe
       config: {},
       networkPolicy: { enabled: true, metricsNamespace: 'monitoring', restrictEgress: false },
       failover: { mode: 'sentinel', quorum: 2, downAfterMilliseconds: 5000, failoverTimeoutMilliseconds: 60000 },
+      podAgent: true,
       ...spec,
     },
   };
