@@ -16,7 +16,7 @@ import {
   tlsOf, tlsRedisConfig, tlsVolume, type Certificate,
 } from './tls';
 import {
-  METRICS_PORT, METRICS_PORT_NAME, metricsOf, renderExporterContainer, renderPodMonitor, renderPrometheusRule,
+  EXPORTER_AUTH_SCRIPT, METRICS_PORT, METRICS_PORT_NAME, exporterAuthInit, exporterAuthVolumes, metricsOf, renderExporterContainer, renderPodMonitor, renderPrometheusRule,
   type PodMonitor, type PrometheusRule,
 } from './metrics';
 import { ROLE_LABEL, roleAgentContainer, roleAgentName, roleAgentRules, roleAgentVolumes } from './role-agent';
@@ -371,16 +371,19 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
   // (AOF_MIGRATION_SCRIPT): it needs the data volume and enough resources to load the
   // dataset. Init containers do not add to the pod's total (max(init, sum of containers)).
   const migration = aofMigrationEnv(instanceRedisConfig(spec));
+  // With metrics and auth: the exporter's own ACL user and password file (render/metrics.ts).
+  const exporterAuth = exporterAuthInit(instance, tls !== undefined);
   const init: V1Container = {
     name: INIT_CONTAINER_NAME,
     image: spec.image,
-    command: ['sh', '-c', migration ? RUNTIME_CONFIG_SCRIPT + AOF_MIGRATION_SCRIPT : RUNTIME_CONFIG_SCRIPT],
+    command: ['sh', '-c', RUNTIME_CONFIG_SCRIPT + (exporterAuth ? EXPORTER_AUTH_SCRIPT : '') + (migration ? AOF_MIGRATION_SCRIPT : '')],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'PRIMARY_HOST', value: primaryHost(instance) },
       { name: 'PRIMARY_PORT', value: String(REDIS_PORT) },
       ...(migration ?? []),
       ...passwordFileEnv(instance),
+      ...(exporterAuth?.env ?? []),
     ],
     // Without spec.resources the redis container has no limits; nor has the migration
     // (a 32Mi limit would OOM-kill it on any real dataset).
@@ -392,6 +395,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR },
       ...(migration ? [{ name: DATA_VOLUME, mountPath: DATA_DIR }] : []),
       ...authMounts(instance),
+      ...(exporterAuth?.volumeMounts ?? []),
     ],
   };
   const failover = spec.failover ? sentinelPodParts(instance) : undefined;
@@ -443,6 +447,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
         ...authVolumes(instance),
         ...(failover ? failover.volumes : []),
         ...(spec.podAgent ? roleAgentVolumes(instance) : []),
+        ...exporterAuthVolumes(instance),
         ...optionalList(tlsVolume(instance)),
       ],
     },
