@@ -126,9 +126,9 @@ describe('the exporter sidecar against a real Redis', () => {
     expect(await admin.call('ACL', 'LOG')).toEqual([]);
   });
 
-  it('keeps scraping after a live password rotation and its grace period (its credential does not rotate)', async () => {
+  it.each(['sh', 'busybox'] as const)('keeps scraping after a live password rotation and its grace period (its credential does not rotate; init and agent under %s)', async (shell) => {
     const rendered = renderSpec({ image: 'redis:7.2.4', auth: { secretName: 'pw', rotationGracePeriodSeconds: 1 }, metrics: {} });
-    const pod = await startRedisPod(rendered, 0, { secrets: secretsFor(rendered.statefulSet, PASSWORD) });
+    const pod = await startRedisPod(rendered, 0, { shell, secrets: secretsFor(rendered.statefulSet, PASSWORD) });
     const exporter = await pod.startSidecar(EXPORTER_CONTAINER_NAME);
     expect((await exporter.get('/metrics')).body).toMatch(/^redis_up 1$/m);
     pod.updateSecrets(secretsFor(rendered.statefulSet, 'the-next-password'));
