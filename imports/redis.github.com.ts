@@ -140,6 +140,13 @@ export interface RedisInstanceSpec {
   readonly failover?: RedisInstanceSpecFailover;
 
   /**
+   * Run the pod agent (redis-gitops role-agent) in every pod. It keeps the role labels with failover (required there) and publishes each pod's live-config status as the annotation redis.github.com/config-status, from which the reconciler derives the ConfigApplied condition. true without failover runs it for that status only (about 100 MiB of memory per pod). Default: true with failover sentinel, else false.
+   *
+   * @schema RedisInstanceSpec#podAgent
+   */
+  readonly podAgent?: boolean;
+
+  /**
    * Sentinel settings (only with failover sentinel).
    *
    * @schema RedisInstanceSpec#sentinel
@@ -202,6 +209,7 @@ export function toJson_RedisInstanceSpec(obj: RedisInstanceSpec | undefined): Re
     'storage': toJson_RedisInstanceSpecStorage(obj.storage),
     'config': ((obj.config) === undefined) ? undefined : (Object.entries(obj.config).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'failover': obj.failover,
+    'podAgent': obj.podAgent,
     'sentinel': toJson_RedisInstanceSpecSentinel(obj.sentinel),
     'affinity': toJson_RedisInstanceSpecAffinity(obj.affinity),
     'topologySpreadConstraints': obj.topologySpreadConstraints?.map(y => toJson_RedisInstanceSpecTopologySpreadConstraints(y)),

@@ -210,6 +210,15 @@ export interface RedisInstanceSpec {
    */
   readonly sentinel?: RedisSentinelSpec;
   /**
+   * Run the pod agent (`redis-gitops role-agent`, one container per pod with RBAC limited to
+   * the instance's own pods). With failover it keeps the role labels and is required; it
+   * also publishes each pod's live-config status as the pod annotation
+   * `redis.github.com/config-status`, from which the reconciler derives the ConfigApplied
+   * condition. `true` without failover runs it for that status only (about 100 MiB per pod).
+   * @default - true with failover sentinel, else false
+   */
+  readonly podAgent?: boolean;
+  /**
    * Pod affinity; replaces the default. `{}` means none.
    * @default - replicated instances: preferred pod anti-affinity by kubernetes.io/hostname
    */
@@ -252,6 +261,12 @@ export function failoverModeOf(spec: { readonly failover?: unknown; readonly rep
   return replicas >= 3 ? 'sentinel' : 'none';
 }
 
+/** Whether a spec's pods run the pod agent, its default resolved (on with failover sentinel). */
+export function podAgentOf(spec: { readonly failover?: unknown; readonly replicas?: unknown; readonly podAgent?: unknown } | undefined): boolean {
+  if (typeof spec?.podAgent === 'boolean') return spec.podAgent;
+  return failoverModeOf(spec) === 'sentinel';
+}
+
 /** A spec with every default resolved: what the renderer works from. */
 export interface ResolvedRedisInstanceSpec {
   readonly image: string;
@@ -282,6 +297,8 @@ export interface ResolvedRedisInstanceSpec {
     readonly allowPlaintext: boolean;
   };
   readonly failover?: { readonly mode: 'sentinel'; readonly quorum: number; readonly downAfterMilliseconds: number; readonly failoverTimeoutMilliseconds: number };
+  /** The pod agent runs (always with failover; without it, it reports the config status only). */
+  readonly podAgent: boolean;
   /** As written in the spec; absent means the default (see RedisInstanceSpec). */
   readonly affinity?: Readonly<Record<string, unknown>>;
   /** As written in the spec; absent means the default. */

@@ -12,7 +12,7 @@ import { networkPolicyIssues } from './selectors';
 import { tlsIssues } from '../render/tls';
 import { metricsIssues } from '../render/metrics';
 import {
-  API_VERSION, KIND, failoverModeOf, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
+  API_VERSION, KIND, failoverModeOf, podAgentOf, type RedisInstanceObject, type ResolvedRedisInstance, type ResolvedRedisInstanceSpec,
 } from './types';
 
 /** A path into an object: property names and array indexes. */
@@ -245,7 +245,7 @@ function semanticIssues(spec: any, source: ValidationSource): Array<{ path: Fiel
   return out;
 }
 
-/** The CRD's two CEL rules on spec: failover needs 3 pods; sentinel settings need failover. */
+/** The CRD's CEL rules on spec: failover needs 3 pods; sentinel settings need failover; failover needs the pod agent. */
 function failoverIssues(spec: any): Array<{ path: FieldPath; message: string }> {
   const out: Array<{ path: FieldPath; message: string }> = [];
   const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
@@ -258,6 +258,10 @@ function failoverIssues(spec: any): Array<{ path: FieldPath; message: string }> 
   if (spec.sentinel !== undefined && failoverModeOf(spec) !== 'sentinel') {
     const why = spec.failover === 'none' ? 'failover is none' : `failover defaults to none with replicas ${replicas}`;
     out.push({ path: ['spec', 'sentinel'], message: `applies only with failover sentinel, but ${why}; remove spec.sentinel or set failover: sentinel (replicas >= 3)` });
+  }
+  if (spec.podAgent === false && failoverModeOf(spec) === 'sentinel') {
+    const why = spec.failover === 'sentinel' ? 'failover is sentinel' : `failover defaults to sentinel with replicas ${replicas}`;
+    out.push({ path: ['spec', 'podAgent'], message: `false is refused because ${why}: the pod agent keeps the role labels that the primary Service follows (docs/failover.md); remove podAgent, or set failover: none` });
   }
   // Sentinel and the failover scripts speak plain TCP, and with spec.tls Redis serves TLS only.
   if (spec.tls !== undefined && spec.tls?.enabled !== false && failoverModeOf(spec) === 'sentinel') {
@@ -426,6 +430,7 @@ function resolvedSpec(spec: any): ResolvedRedisInstanceSpec {
         failoverTimeoutMilliseconds: spec.sentinel?.failoverTimeoutMilliseconds ?? SENTINEL_DEFAULTS.failoverTimeoutMilliseconds,
       },
     } : {}),
+    podAgent: podAgentOf(spec),
     ...(spec.affinity !== undefined ? { affinity: spec.affinity } : {}),
     ...(spec.topologySpreadConstraints !== undefined ? { topologySpreadConstraints: spec.topologySpreadConstraints } : {}),
   };

@@ -7,6 +7,7 @@ interface RoleAgentCommandOptions {
   redisHost: string;
   pollInterval: number;
   podInterval: number;
+  statusOnly?: boolean;
 }
 
 function milliseconds(name: string) {
@@ -31,9 +32,11 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 }
 
 /**
- * `redis-gitops role-agent`: runs in every pod of a failover instance (docs/failover.md).
- * Its pod, namespace and instance come from the env the StatefulSet gives it; the password,
- * with auth, from the file REDIS_PASSWORD_FILE names. Runs until SIGTERM or SIGINT.
+ * `redis-gitops role-agent`: the pod agent, in every pod of an instance with spec.podAgent
+ * (always with failover: docs/failover.md; the config status: docs/live-changes.md). Its pod,
+ * namespace and instance come from the env the StatefulSet gives it; the config agent's
+ * status file from CONFIG_STATUS_FILE; the password, with auth, from the file
+ * REDIS_PASSWORD_FILE names (read again on each connection). Runs until SIGTERM or SIGINT.
  */
 export function roleAgentCommand(ctx: CommandContext): Command {
   return new Command('role-agent')
@@ -42,19 +45,22 @@ export function roleAgentCommand(ctx: CommandContext): Command {
     .option('--redis-host <host>', 'where the pod\'s Redis and Sentinel listen', '127.0.0.1')
     .addOption(new Option('--poll-interval <ms>', 'how often to ask Redis for its role').argParser(milliseconds('--poll-interval')).default(1000))
     .addOption(new Option('--pod-interval <ms>', 'how often to read the pod (labels, failover requests)').argParser(milliseconds('--pod-interval')).default(2000))
+    .option('--status-only', 'only publish the config agent\'s status as the pod annotation (instances without failover)')
     .action(async (options: RoleAgentCommandOptions) => {
       const env = ctx.io.env;
       const podName = required(env, 'POD_NAME');
       const namespace = required(env, 'POD_NAMESPACE');
       const instance = required(env, 'INSTANCE');
+      const statusOnly = options.statusOnly === true;
       const redisPort = port(env, 'REDIS_PORT', 6379);
+      const configStatusFile = env.CONFIG_STATUS_FILE || undefined;
       const sentinelPort = port(env, 'SENTINEL_PORT', 26379);
       // Loaded here: the other commands never pay for the agent.
       const [{ runRoleAgent, readPasswordFile }, { loadKubeConfig, KubeConfigError }] = await Promise.all([
         import('../role-agent/agent'), import('../reconcile/kube'),
       ]);
       let password: string | undefined;
-      if (env.REDIS_PASSWORD_FILE) {
+      if (env.REDIS_PASSWORD_FILE && !statusOnly) {
         try {
           password = readPasswordFile(env.REDIS_PASSWORD_FILE);
         } catch (error) {
@@ -72,12 +78,17 @@ export function roleAgentCommand(ctx: CommandContext): Command {
       const onSignal = () => stop.abort();
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
-      ctx.io.stderr(`role-agent: pod ${namespace}/${podName}, instance ${instance}, Redis ${options.redisHost}:${redisPort}, Sentinel ${options.redisHost}:${sentinelPort}`);
+      ctx.io.stderr(statusOnly
+        ? `role-agent: pod ${namespace}/${podName}, instance ${instance}, config status only (${configStatusFile ?? 'no CONFIG_STATUS_FILE'})`
+        : `role-agent: pod ${namespace}/${podName}, instance ${instance}, Redis ${options.redisHost}:${redisPort}, Sentinel ${options.redisHost}:${sentinelPort}`);
       try {
         await runRoleAgent({
-          kubeConfig, namespace, podName, instance,
-          redis: { host: options.redisHost, port: redisPort, password },
-          sentinel: { host: options.redisHost, port: sentinelPort, password },
+          kubeConfig, namespace, podName, instance, statusOnly, configStatusFile,
+          ...(statusOnly ? {} : {
+            redis: { host: options.redisHost, port: redisPort, password },
+            sentinel: { host: options.redisHost, port: sentinelPort, password },
+            passwordFile: env.REDIS_PASSWORD_FILE || undefined,
+          }),
           // Sentinel knows the pods by their stable DNS names (announce-hostnames).
           self: { host: `${podName}.${instance}.${namespace}.svc`, port: redisPort },
           pollMs: options.pollInterval,

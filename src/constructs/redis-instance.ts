@@ -101,7 +101,7 @@ export class RedisInstance extends Construct {
   public readonly service: ApiObject;
   /** The Service for writes, selecting pod 0 (replicas > 1 only). */
   public readonly primaryService?: ApiObject;
-  /** The role agents' ServiceAccount, Role (get/patch of the instance's own pods) and RoleBinding (failover only). */
+  /** The pod agents' ServiceAccount, Role (get/patch of the instance's own pods) and RoleBinding (spec.podAgent: on with failover). */
   public readonly serviceAccount?: ApiObject;
   public readonly role?: ApiObject;
   public readonly roleBinding?: ApiObject;
@@ -199,6 +199,8 @@ function toImportedSpec(spec: ResolvedRedisInstanceSpec): crd.RedisInstanceSpec 
         failoverTimeoutMilliseconds: spec.failover.failoverTimeoutMilliseconds,
       },
     } : {}),
+    // Written only where it is not the default (on with failover, off without).
+    ...(spec.podAgent && !spec.failover ? { podAgent: true } : {}),
     ...(spec.affinity !== undefined ? { affinity: structuredClone(spec.affinity) as crd.RedisInstanceSpecAffinity } : {}),
     ...(spec.topologySpreadConstraints !== undefined
       ? { topologySpreadConstraints: structuredClone(spec.topologySpreadConstraints) as unknown as crd.RedisInstanceSpecTopologySpreadConstraints[] }

@@ -135,10 +135,36 @@ rewrite_runtime_conf() {
   mv -f -- "$conf.tmp" "$conf"
 }
 
-# A new password: the default user gets it next to the old one (clients with either get
-# in), this node authenticates to its primary and Sentinel to the nodes with it; after
-# the grace period the old one is dropped.
+# The pod's Sentinel (failover: SENTINEL_PORT and INSTANCE in the env), authenticating
+# with $1. Sentinel's own password is the Redis password (ha-sentinel.sh), so it rotates too.
+sentinel_cli() {
+  s_pw=$1
+  shift
+  REDISCLI_AUTH=$s_pw redis-cli -h 127.0.0.1 -p "$SENTINEL_PORT" "$@"
+}
+with_sentinel() { [ -n "${SENTINEL_PORT:-}" ] && [ -n "${INSTANCE:-}" ]; }
+
+# Sentinel's outgoing passwords (auth-pass to the Redis nodes, sentinel-pass to the other
+# Sentinels) switch to the new one halfway through the grace period: by then every pod has
+# the new password (pods rotate when their kubelet updates the volume, up to a minute or so
+# apart) and none has dropped the old one yet, so no link Sentinel makes is refused.
+switch_sentinel() {
+  out=$(printf '%s' "$current" | sentinel_cli "$current" -x sentinel set "$INSTANCE" auth-pass 2>&1) || :
+  [ "$out" = OK ] || { flat "$out"; log "SENTINEL SET $INSTANCE auth-pass failed: $flat_out"; }
+  out2=$(printf '%s' "$current" | sentinel_cli "$current" -x sentinel config set sentinel-pass 2>&1) || :
+  [ "$out2" = OK ] || { flat "$out2"; log "SENTINEL CONFIG SET sentinel-pass failed: $flat_out"; }
+  if [ "$out" = OK ] && [ "$out2" = OK ]; then
+    switch_at=
+    log "Sentinel now authenticates to the nodes and the other Sentinels with the new password"
+  fi
+}
+
+# A new password: the default user of Redis (and of the pod's Sentinel) gets it next to
+# the old one (clients with either get in), this node authenticates to its primary with
+# it, Sentinel halfway through the grace period (switch_sentinel); after the grace period
+# the old one is dropped.
 old_until=
+switch_at=
 rotate_password() {
   out=$(printf '>%s' "$pw" | cli -x acl setuser default 2>&1) || :
   if [ "$out" != OK ]; then
@@ -151,12 +177,11 @@ rotate_password() {
   current=$pw
   out=$(printf '%s' "$pw" | cli -x config set masterauth 2>&1) || :
   [ "$out" = OK ] || { flat "$out"; log "CONFIG SET masterauth failed: $flat_out"; }
-  if [ -n "${SENTINEL_PORT:-}" ] && [ -n "${INSTANCE:-}" ]; then
-    # The pod's Sentinel takes the password it started with, if it has one (failover pods
-    # give Sentinel the Redis password as requirepass at start).
-    out=$(printf '%s' "$pw" | REDISCLI_AUTH=$previous redis-cli -h 127.0.0.1 -p "$SENTINEL_PORT" -x sentinel set "$INSTANCE" auth-pass 2>&1) || :
-    [ "$out" = OK ] || out=$(printf '%s' "$pw" | redis-cli -h 127.0.0.1 -p "$SENTINEL_PORT" -x sentinel set "$INSTANCE" auth-pass 2>&1) || :
-    [ "$out" = OK ] || { flat "$out"; log "SENTINEL SET $INSTANCE auth-pass failed: $flat_out"; }
+  if with_sentinel; then
+    # Failover pods give Sentinel the Redis password as its requirepass at start.
+    out=$(printf '>%s' "$pw" | sentinel_cli "$previous" -x acl setuser default 2>&1) || :
+    [ "$out" = OK ] || { flat "$out"; log "Sentinel's ACL SETUSER default failed: $flat_out"; }
+    switch_at=$(( $(date +%s) + grace / 2 ))
   fi
   rewrite_runtime_conf
   old_until=$(( $(date +%s) + grace ))
@@ -165,7 +190,12 @@ rotate_password() {
 }
 
 drop_old_password() {
+  [ -z "$switch_at" ] || switch_sentinel
   out=$(printf '>%s' "$current" | cli -x acl setuser default resetpass 2>&1) || :
+  if [ "$out" = OK ] && with_sentinel; then
+    out=$(printf '>%s' "$current" | sentinel_cli "$current" -x acl setuser default resetpass 2>&1) || :
+    [ "$out" = OK ] || { flat "$out"; out="Sentinel: $flat_out"; }
+  fi
   if [ "$out" = OK ]; then
     old_until=
     auth_state=current
@@ -202,8 +232,9 @@ if [ -n "$pw_file" ]; then
   secret_gen=$gen
   auth_state=current
   # A restarted agent does not know whether a rotation was under way: the grace period
-  # runs again from now, then only the Secret's password is kept.
+  # runs again from now, then only the Secret's password is kept (Sentinel's too).
   old_until=$(( $(date +%s) + grace ))
+  ! with_sentinel || switch_at=$(( $(date +%s) + grace / 2 ))
 fi
 while :; do
   # Without a kubelet `..data` link (not a ConfigMap volume), live.conf is applied once.
@@ -219,6 +250,7 @@ while :; do
       if [ "$pw" != "$current" ]; then rotate_password; write_status; fi
       secret_gen=$gen
     fi
+    if [ -n "$switch_at" ] && [ "$(date +%s)" -ge "$switch_at" ]; then switch_sentinel; fi
     if [ -n "$old_until" ] && [ "$(date +%s)" -ge "$old_until" ]; then drop_old_password; write_status; fi
   fi
   sleep "$interval" &

@@ -12,8 +12,17 @@ peer_name() { printf '%s-%s.%s.%s.svc' "$INSTANCE" "$1" "$INSTANCE" "$POD_NAMESP
 me=$(peer_name "$ordinal")
 
 # Every command to another node is bounded: a vanished pod must not hang the script.
+# With the Secret volume's file (REDIS_PASSWORD_FILE), each call reads it, so the scripts
+# follow a live rotation (docs/live-changes.md); the '.' keeps a trailing newline.
 CLI_TIMEOUT=${CLI_TIMEOUT:-2}
-cli() { timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning "$@" 2>/dev/null; }
+cli() {
+  if [ -n "${REDIS_PASSWORD_FILE:-}" ] && [ -r "$REDIS_PASSWORD_FILE" ]; then
+    REDISCLI_AUTH=$(cat -- "$REDIS_PASSWORD_FILE"; printf .)
+    REDISCLI_AUTH=${REDISCLI_AUTH%.}
+    export REDISCLI_AUTH
+  fi
+  timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning "$@" 2>/dev/null
+}
 local_cli() { cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 
 # field NAME: the value of NAME: in the INFO text in $info ('' when absent).

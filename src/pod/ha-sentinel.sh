@@ -57,5 +57,18 @@ if [ ! -s "$conf" ]; then
   log "Sentinel monitors $INSTANCE at $primary"
 fi
 
+# A restart after a live rotation: Sentinel's own rewrite of its file keeps the password it
+# started with (its `requirepass` line wins over its `user default` line), so the password
+# lines are taken from the runtime include, which the config agent keeps current.
+pass=$(sed -n 's/^masterauth //p' "$RUNTIME_CONF")
+if [ -n "$pass" ] && grep -q '^requirepass ' "$conf"; then
+  {
+    grep -v -e '^requirepass ' -e '^user default ' -e "^sentinel auth-pass $INSTANCE " -e '^sentinel sentinel-pass ' "$conf" || :
+    echo "sentinel auth-pass $INSTANCE $pass"
+    echo "requirepass $pass"
+  } > "$conf.tmp"
+  mv "$conf.tmp" "$conf"
+fi
+
 guard &
 exec redis-sentinel "$conf"

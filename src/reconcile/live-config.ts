@@ -67,8 +67,9 @@ function clean(text: string): string {
 /**
  * ConfigApplied for an instance's pods and the live-config hash the spec renders
  * (liveConfigHash). Strongest first: a refused value (False, Refused), a refused password
- * (False, PasswordRefused), pods that have not reported this config yet (False, Pending),
- * else True (Applied). Unknown without pods.
+ * (False, PasswordRefused), pods that have not reported this config yet (Unknown, Pending:
+ * the kubelet has not updated their volume, or their agent has not written yet), else True
+ * (Applied). Unknown without pods.
  */
 export function configAppliedCondition(pods: readonly PodReport[], liveConfigHash: string): ConditionDraft {
   const type = CONFIG_APPLIED_CONDITION;
@@ -94,7 +95,7 @@ export function configAppliedCondition(pods: readonly PodReport[], liveConfigHas
   }
   const pending = reports.filter((r) => r.status?.config !== liveConfigHash);
   if (pending.length > 0) {
-    return { type, status: 'False', reason: 'Pending', message: `live config ${short} not yet reported by ${named(pending.map((r) => r.pod))}` };
+    return { type, status: 'Unknown', reason: 'Pending', message: `live config ${short} not yet reported by ${named(pending.map((r) => r.pod))}` };
   }
   const rotating = reports.filter((r) => r.status?.auth?.startsWith('rotating'));
   const grace = rotating.length > 0 ? `; the old password is still accepted on ${named(rotating.map((r) => r.pod))} (grace period)` : '';

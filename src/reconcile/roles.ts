@@ -1,7 +1,7 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Condition, ResolvedRedisInstance } from '../api/types';
 import { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from '../render/instance';
-import { ROLE_AGENT_CONTAINER_NAME } from '../render/role-agent';
+import { keepsRoleLabel } from '../render/role-agent';
 import { SENTINEL_CONTAINER_NAME } from '../render/sentinel';
 
 /**
@@ -37,7 +37,8 @@ function live(pods: readonly V1Pod[], instance: string): V1Pod[] {
 }
 
 const names = (pods: readonly V1Pod[]) => pods.map((p) => p.metadata!.name!).join(', ');
-const hasAgent = (pod: V1Pod) => (pod.spec?.containers ?? []).some((c) => c.name === ROLE_AGENT_CONTAINER_NAME);
+/** The pod's agent keeps its role label (a status-only agent, without failover, does not). */
+const hasAgent = (pod: V1Pod) => keepsRoleLabel(pod.spec?.containers);
 
 /** status.primary and the PrimaryAvailable condition of a failover instance. */
 export function primaryStatus(resolved: ResolvedRedisInstance, allPods: readonly V1Pod[]): { primary?: string; condition: ConditionDraft } {
@@ -136,7 +137,7 @@ export interface PrimaryMove {
 export function primaryMove(resolved: ResolvedRedisInstance, liveStatefulSet: V1StatefulSet | undefined, allPods: readonly V1Pod[]): PrimaryMove | undefined {
   if (!liveStatefulSet) return undefined;
   const liveReplicas = liveStatefulSet.spec?.replicas ?? 1;
-  const liveFailover = (liveStatefulSet.spec?.template?.spec?.containers ?? []).some((c) => c.name === ROLE_AGENT_CONTAINER_NAME);
+  const liveFailover = keepsRoleLabel(liveStatefulSet.spec?.template?.spec?.containers);
   if (!liveFailover) return undefined;
   const turningOff = !resolved.spec.failover;
   const below = turningOff ? 1 : resolved.spec.replicas;

@@ -2,7 +2,7 @@ import type {
   V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Secret, V1Service,
   V1ServiceAccount, V1StatefulSet, V1StorageClass,
 } from '@kubernetes/client-node';
-import { failoverModeOf, type RedisInstanceObject } from '../api/types';
+import { podAgentOf, type RedisInstanceObject } from '../api/types';
 import { DATA_VOLUME, MANAGED_BY, primaryServiceName, selectorLabels } from '../render/instance';
 import { roleAgentName } from '../render/role-agent';
 import { oneLine, type KubeClient } from './kube';
@@ -41,7 +41,10 @@ export interface Snapshot {
   readonly secretError?: string;
   /** Every StorageClass; read only when some plan considers an expansion. */
   readonly storageClasses?: readonly V1StorageClass[];
-  /** Namespaces with failover instances: the role agents' RBAC by `namespace/name`, and the pods by instance. */
+  /**
+   * Namespaces with instances that run the pod agent (spec.podAgent, on with failover): the
+   * agents' RBAC by `namespace/name`, and the pods by instance (role labels, config status).
+   */
   readonly failover?: {
     readonly serviceAccounts: ReadonlyMap<string, V1ServiceAccount>;
     readonly roles: ReadonlyMap<string, V1Role>;
@@ -152,7 +155,7 @@ export async function* readSnapshots(client: KubeClient, namespace: string | und
         secretError = error instanceof Error ? oneLine(error) : String(error);
       }
     }
-    const failover = here.some((i) => failoverModeOf(i.spec) === 'sentinel') ? await readFailover(client, ns) : undefined;
+    const failover = here.some((i) => podAgentOf(i.spec)) ? await readFailover(client, ns) : undefined;
     yield {
       namespace: ns,
       instances: here,
@@ -170,8 +173,8 @@ export async function* readSnapshots(client: KubeClient, namespace: string | und
 }
 
 /**
- * What a namespace with failover instances adds: the role agents' ServiceAccounts, Roles
- * and RoleBindings, and the pods (for their role labels). Four LISTs in that namespace,
+ * What a namespace with pod-agent instances adds: the agents' ServiceAccounts, Roles and
+ * RoleBindings, and the pods (role labels, config status). Four LISTs in that namespace,
  * like the Secrets: rare enough not to stream.
  */
 async function readFailover(client: KubeClient, namespace: string): Promise<NonNullable<Snapshot['failover']>> {
@@ -227,7 +230,7 @@ export async function readLive(client: KubeClient, snapshot: Snapshot, namespace
   ]);
   const instance = snapshot.instances.find((i) => i.metadata.name === name);
   const agent = roleAgentName(name);
-  const failover = instance !== undefined && failoverModeOf(instance.spec) === 'sentinel' ? await Promise.all([
+  const failover = instance !== undefined && podAgentOf(instance.spec) ? await Promise.all([
     client.get<V1ServiceAccount>('ServiceAccount', namespace, agent),
     client.get<V1Role>('Role', namespace, agent),
     client.get<V1RoleBinding>('RoleBinding', namespace, agent),

@@ -3,7 +3,9 @@ import type { Condition, RedisInstanceObject, RedisInstanceStatus, RedisPhase, R
 import type { ValidationIssue } from '../api/validate';
 import { primaryStatus } from './roles';
 import type { Plan } from './plan';
-import { canonicalJson } from '../render/instance';
+import { canonicalJson, instanceRedisConfig } from '../render/instance';
+import { liveConfigHash } from '../redis-conf/live-config';
+import { configAppliedCondition } from './live-config';
 
 /**
  * The status a RedisInstance should carry, from its spec, its live StatefulSet and what
@@ -11,7 +13,8 @@ import { canonicalJson } from '../render/instance';
  *
  * Phases, by priority (docs/reconciler.md, "Status"): Terminated > Failed > Updating >
  * Creating > Pending > Running. Conditions follow the Kubernetes API conventions: one
- * entry per type (Ready, Progressing, Degraded), lastTransitionTime moves only when the
+ * entry per type (Ready, Progressing, Degraded; PrimaryAvailable with failover; ConfigApplied
+ * with the pod agent), lastTransitionTime moves only when the
  * condition's status flips, reasons are CamelCase. History goes to Events.
  */
 
@@ -48,7 +51,7 @@ export interface StatusInput {
   readonly error?: string;
   /** Problems that do not fail the instance (e.g. the auth Secret is missing). */
   readonly warnings?: readonly StatusWarning[];
-  /** The instance's pods (failover instances: status.primary and PrimaryAvailable come from their role labels). */
+  /** The instance's pods (with the pod agent: status.primary and PrimaryAvailable from their role labels, ConfigApplied from their config-status annotations). */
   readonly pods?: readonly V1Pod[];
   /** The validated instance, when its spec is valid (failover settings for PrimaryAvailable). */
   readonly resolved?: ResolvedRedisInstance;
@@ -159,7 +162,11 @@ export function desiredStatus(input: StatusInput): RedisInstanceStatus {
   // Failover instances: who is the primary, from the role labels (never from Redis).
   const resolved = issues.length === 0 && !instance.metadata.deletionTimestamp ? input.resolved : undefined;
   const roles = resolved?.spec.failover ? primaryStatus(resolved, input.pods ?? []) : undefined;
-  const drafts = roles ? [ready, progressing, degraded, roles.condition] : [ready, progressing, degraded];
+  // Instances with the pod agent: whether the live config is in force on every pod, from their annotations.
+  const configApplied = resolved?.spec.podAgent
+    ? configAppliedCondition((input.pods ?? []).map((pod) => ({ name: pod.metadata?.name ?? '', annotations: pod.metadata?.annotations })), liveConfigHash(instanceRedisConfig(resolved.spec)))
+    : undefined;
+  const drafts = [ready, progressing, degraded, ...(roles ? [roles.condition] : []), ...(configApplied ? [configApplied] : [])];
   const conditions = drafts.map((draft) => condition(draft, instance.status?.conditions, generation, now));
   return {
     phase,

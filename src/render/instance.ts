@@ -16,7 +16,7 @@ import {
   tlsOf, tlsRedisConfig, tlsVolume, type Certificate,
 } from './tls';
 import {
-  METRICS_PORT, METRICS_PORT_NAME, metricsOf, renderExporterContainer, renderPodMonitor, renderPrometheusRule,
+  EXPORTER_AUTH_SCRIPT, METRICS_PORT, METRICS_PORT_NAME, exporterAuthInit, exporterAuthVolumes, metricsOf, renderExporterContainer, renderPodMonitor, renderPrometheusRule,
   type PodMonitor, type PrometheusRule,
 } from './metrics';
 import { ROLE_LABEL, roleAgentContainer, roleAgentName, roleAgentRules, roleAgentVolumes } from './role-agent';
@@ -371,16 +371,19 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
   // (AOF_MIGRATION_SCRIPT): it needs the data volume and enough resources to load the
   // dataset. Init containers do not add to the pod's total (max(init, sum of containers)).
   const migration = aofMigrationEnv(instanceRedisConfig(spec));
+  // With metrics and auth: the exporter's own ACL user and password file (render/metrics.ts).
+  const exporterAuth = exporterAuthInit(instance, tls !== undefined);
   const init: V1Container = {
     name: INIT_CONTAINER_NAME,
     image: spec.image,
-    command: ['sh', '-c', migration ? RUNTIME_CONFIG_SCRIPT + AOF_MIGRATION_SCRIPT : RUNTIME_CONFIG_SCRIPT],
+    command: ['sh', '-c', RUNTIME_CONFIG_SCRIPT + (exporterAuth ? EXPORTER_AUTH_SCRIPT : '') + (migration ? AOF_MIGRATION_SCRIPT : '')],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'PRIMARY_HOST', value: primaryHost(instance) },
       { name: 'PRIMARY_PORT', value: String(REDIS_PORT) },
       ...(migration ?? []),
       ...passwordFileEnv(instance),
+      ...(exporterAuth?.env ?? []),
     ],
     // Without spec.resources the redis container has no limits; nor has the migration
     // (a 32Mi limit would OOM-kill it on any real dataset).
@@ -392,6 +395,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR },
       ...(migration ? [{ name: DATA_VOLUME, mountPath: DATA_DIR }] : []),
       ...authMounts(instance),
+      ...(exporterAuth?.volumeMounts ?? []),
     ],
   };
   const failover = spec.failover ? sentinelPodParts(instance) : undefined;
@@ -412,7 +416,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
       },
     },
     spec: {
-      ...(failover ? { serviceAccountName: roleAgentName(name) } : {}),
+      ...(spec.podAgent ? { serviceAccountName: roleAgentName(name) } : {}),
       // Only the role agent gets a token, through its own projected volume.
       automountServiceAccountToken: false,
       enableServiceLinks: false,
@@ -430,7 +434,8 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
       initContainers: [init, ...(failover ? failover.initContainers.map(restricted) : [])],
       containers: [
         redis,
-        ...(failover ? [...failover.containers.map(restricted), roleAgentContainer(instance)] : []),
+        ...(failover ? failover.containers.map(restricted) : []),
+        ...(spec.podAgent ? [roleAgentContainer(instance)] : []),
         configAgentContainer(instance, containerSecurityContext),
         ...optionalList(renderExporterContainer(instance, containerSecurityContext, tls ? {
           caFile: TLS_CA_FILE, certFile: TLS_CERT_FILE, keyFile: TLS_KEY_FILE, volumeMount: TLS_VOLUME_MOUNT,
@@ -440,7 +445,9 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
         { name: 'config', configMap: { name } },
         { name: 'runtime', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
         ...authVolumes(instance),
-        ...(failover ? [...failover.volumes, ...roleAgentVolumes(instance)] : []),
+        ...(failover ? failover.volumes : []),
+        ...(spec.podAgent ? roleAgentVolumes(instance) : []),
+        ...exporterAuthVolumes(instance),
         ...optionalList(tlsVolume(instance)),
       ],
     },
@@ -600,7 +607,7 @@ export interface RenderedInstance {
   readonly configMap: V1ConfigMap;
   readonly service: V1Service;
   readonly primaryService?: V1Service;
-  /** The role agents' ServiceAccount, Role and RoleBinding (failover only). */
+  /** The pod agents' ServiceAccount, Role and RoleBinding (spec.podAgent: on with failover). */
   readonly serviceAccount?: V1ServiceAccount;
   readonly role?: V1Role;
   readonly roleBinding?: V1RoleBinding;
@@ -623,7 +630,7 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     configMap: renderConfigMap(instance, redisConf),
     service: renderHeadlessService(instance),
     ...(replicated ? { primaryService: renderPrimaryService(instance) } : {}),
-    ...(instance.spec.failover ? {
+    ...(instance.spec.podAgent ? {
       serviceAccount: renderServiceAccount(instance), role: renderRole(instance), roleBinding: renderRoleBinding(instance),
     } : {}),
     statefulSet: renderStatefulSet(instance),

@@ -1,4 +1,4 @@
-import type { V1Container, V1EnvVar, V1ObjectMeta, V1SecurityContext, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1ObjectMeta, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ResolvedRedisInstance } from '../api/types';
 import { isQuantity, parseQuantity } from '../api/quantity';
 import { REDIS_PORT } from '../redis-conf/render';
@@ -36,8 +36,72 @@ export interface ExporterTls {
 }
 
 /**
+ * With spec.auth the exporter does not use the instance's password (docs/live-changes.md,
+ * "The metrics exporter"): redis_exporter 1.45 reads its password (env or
+ * `-redis.password-file`) once, at start, so after a live rotation and its grace period it
+ * could no longer log in. Instead each pod's init container makes a password of the pod's
+ * own (random, never in the Secret, never rotated while the pod lives) for an ACL user that
+ * may run only the commands the exporter needs, writes it into redis.conf's runtime include
+ * and, as the exporter's password file, into a memory-backed emptyDir only the init
+ * container (read-write) and the exporter (read-only) mount, mode 0440.
+ */
+export const EXPORTER_USER = 'redis-gitops-exporter';
+/**
+ * What that user may run: what redis_exporter 1.45 sends for the metrics the alerts use
+ * (found with the real exporter and ACL LOG). Not CONFIG GET: it would show requirepass, so
+ * the exporter runs with REDIS_EXPORTER_CONFIG_COMMAND=- (no redis_config_* series).
+ */
+export const EXPORTER_ACL_RULES = 'resetchannels -@all +info +ping +client|setname +slowlog|get +slowlog|len +latency|latest';
+export const EXPORTER_AUTH_VOLUME = 'exporter-auth';
+export const EXPORTER_AUTH_DIR = '/run/redis-exporter';
+export const EXPORTER_PASSWORD_FILE = `${EXPORTER_AUTH_DIR}/password.json`;
+
+/** The exporter's own ACL user and password file are used (spec.metrics with spec.auth). */
+export function exporterAuthOf(instance: ResolvedRedisInstance): boolean {
+  return metricsOf(instance) !== undefined && instance.spec.auth !== undefined;
+}
+
+/** The address the exporter scrapes (the key of its password file). */
+export function exporterRedisAddr(tls: boolean): string {
+  // localhost: the name a TLS certificate for the pod carries (the Certificate we render does).
+  return `${tls ? 'rediss' : 'redis'}://localhost:${REDIS_PORT}`;
+}
+
+/**
+ * Appended to the init container's script (after the runtime include is written) when
+ * exporterAuthOf: 24 random bytes as hex (od and tr are in the Debian and Alpine images),
+ * written with shell built-ins only (printf), so the password is in no argument list.
+ */
+export const EXPORTER_AUTH_SCRIPT = `epw=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \\n')
+[ \${#epw} -eq 48 ] || { echo "redis-gitops: could not make the exporter's password" >&2; exit 1; }
+( umask 0227; printf '{"%s":"%s"}' "$EXPORTER_REDIS_ADDR" "$epw" > "$EXPORTER_PASSWORD_FILE.tmp" )
+mv -f "$EXPORTER_PASSWORD_FILE.tmp" "$EXPORTER_PASSWORD_FILE"
+printf 'user %s on >%s %s\\n' "$EXPORTER_USER" "$epw" "$EXPORTER_ACL_RULES" >> "$conf"
+unset epw
+`;
+
+/** The init container's env and mount for EXPORTER_AUTH_SCRIPT. */
+export function exporterAuthInit(instance: ResolvedRedisInstance, tls: boolean): { env: V1EnvVar[]; volumeMounts: V1VolumeMount[] } | undefined {
+  if (!exporterAuthOf(instance)) return undefined;
+  return {
+    env: [
+      { name: 'EXPORTER_REDIS_ADDR', value: exporterRedisAddr(tls) },
+      { name: 'EXPORTER_PASSWORD_FILE', value: EXPORTER_PASSWORD_FILE },
+      { name: 'EXPORTER_USER', value: EXPORTER_USER },
+      { name: 'EXPORTER_ACL_RULES', value: EXPORTER_ACL_RULES },
+    ],
+    volumeMounts: [{ name: EXPORTER_AUTH_VOLUME, mountPath: EXPORTER_AUTH_DIR }],
+  };
+}
+
+/** The exporter's password volume (tmpfs), when exporterAuthOf. */
+export function exporterAuthVolumes(instance: ResolvedRedisInstance): V1Volume[] {
+  return exporterAuthOf(instance) ? [{ name: EXPORTER_AUTH_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }] : [];
+}
+
+/**
  * The sidecar. Everything is configured through env vars (redis_exporter reads each flag
- * from one): the password comes from the auth Secret as REDIS_PASSWORD, so it is never on
+ * from one): with auth, its own ACL user and the password file (above), so it is never on
  * an argument list nor in a ConfigMap. No readiness probe: a pod's readiness is that of
  * all its containers, and an exporter in trouble must not take Redis out of its Service.
  */
@@ -46,17 +110,24 @@ export function renderExporterContainer(
 ): V1Container | undefined {
   const metrics = metricsOf(instance);
   if (!metrics) return undefined;
-  const auth = instance.spec.auth;
+  const auth = exporterAuthOf(instance);
   const env: V1EnvVar[] = [
-    // localhost: the name a TLS certificate for the pod carries (the Certificate we render does).
-    { name: 'REDIS_ADDR', value: `${tls ? 'rediss' : 'redis'}://localhost:${REDIS_PORT}` },
+    { name: 'REDIS_ADDR', value: exporterRedisAddr(tls !== undefined) },
     { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${METRICS_PORT}` },
     ...(tls ? [
       { name: 'REDIS_EXPORTER_TLS_CA_CERT_FILE', value: tls.caFile },
       { name: 'REDIS_EXPORTER_TLS_CLIENT_CERT_FILE', value: tls.certFile },
       { name: 'REDIS_EXPORTER_TLS_CLIENT_KEY_FILE', value: tls.keyFile },
     ] : []),
-    ...(auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.secretKey } } }] : []),
+    ...(auth ? [
+      { name: 'REDIS_USER', value: EXPORTER_USER },
+      { name: 'REDIS_PASSWORD_FILE', value: EXPORTER_PASSWORD_FILE },
+      { name: 'REDIS_EXPORTER_CONFIG_COMMAND', value: '-' },
+    ] : []),
+  ];
+  const volumeMounts: V1VolumeMount[] = [
+    ...(tls ? [structuredClone(tls.volumeMount)] : []),
+    ...(auth ? [{ name: EXPORTER_AUTH_VOLUME, mountPath: EXPORTER_AUTH_DIR, readOnly: true }] : []),
   ];
   return {
     name: EXPORTER_CONTAINER_NAME,
@@ -70,7 +141,7 @@ export function renderExporterContainer(
       initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1,
     },
     securityContext: structuredClone(securityContext),
-    ...(tls ? { volumeMounts: [structuredClone(tls.volumeMount)] } : {}),
+    ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
   };
 }
 

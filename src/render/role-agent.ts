@@ -1,16 +1,19 @@
 import type { V1Container, V1PolicyRule, V1SecurityContext, V1Volume } from '@kubernetes/client-node';
 import type { ResolvedRedisInstance } from '../api/types';
-import { REDIS_PORT } from '../redis-conf/render';
+import { REDIS_PORT, RUNTIME_CONFIG_DIR } from '../redis-conf/render';
+import { AGENT_STATUS_FILE } from './config-agent';
 import { IMAGE_REPOSITORY, PACKAGE_VERSION } from '../version';
 import { SENTINEL_PORT } from './sentinel';
 
 /**
- * The role agent of a failover instance: a container in every pod, running
+ * The pod agent (spec.podAgent: always with failover): a container in every pod, running
  * `redis-gitops role-agent` from the redis-gitops image (the Redis images have no HTTP
- * client). It keeps its own pod's role label in step with what the local Redis reports,
- * so `<name>-primary` follows a failover within seconds, and carries out the reconciler's
- * failover requests. It is the only container that gets a service account token, and
- * that token may get and patch only the instance's own pods.
+ * client). With failover it keeps its own pod's role label in step with what the local
+ * Redis reports, so `<name>-primary` follows a failover within seconds, and carries out
+ * the reconciler's failover requests. In every mode it publishes the config agent's status
+ * as the pod annotation `redis.github.com/config-status` (docs/live-changes.md). It is the
+ * only container that gets a service account token, and that token may get and patch only
+ * the instance's own pods.
  */
 
 /** Pod label: `primary` or `replica`, kept by the role agent; `<name>-primary` selects `primary`. */
@@ -34,6 +37,14 @@ const AGENT_UID = 1000;
 
 /** The role agent's image: the redis-gitops image at this package's version. */
 export const ROLE_AGENT_IMAGE = `${IMAGE_REPOSITORY}:${PACKAGE_VERSION}`;
+
+/** The flag of a pod agent that only publishes the config status (no failover: no role labels). */
+export const STATUS_ONLY_FLAG = '--status-only';
+
+/** True when these containers hold a pod agent that keeps the role label (failover; not `--status-only`). */
+export function keepsRoleLabel(containers: readonly V1Container[] | undefined): boolean {
+  return (containers ?? []).some((c) => c.name === ROLE_AGENT_CONTAINER_NAME && !(c.args ?? []).includes(STATUS_ONLY_FLAG));
+}
 
 /** Name of the ServiceAccount, Role and RoleBinding of an instance's role agents. */
 export function roleAgentName(instanceName: string): string {
@@ -83,26 +94,37 @@ export function roleAgentVolumes(instance: ResolvedRedisInstance): V1Volume[] {
         ],
       },
     },
-    ...(auth ? [{
+    ...(auth && instance.spec.failover ? [{
       name: PASSWORD_VOLUME,
       secret: { secretName: auth.secretName, items: [{ key: auth.secretKey, path: 'password' }], defaultMode: 0o440 },
     }] : []),
   ];
 }
 
+/**
+ * The agent's container. With failover it keeps the role label and publishes the config
+ * status; without (spec.podAgent true), `--status-only`: it never talks to Redis or
+ * Sentinel, sets no role label and gets no password, it only publishes the config agent's
+ * status file (read-only mount of the runtime emptyDir) as the pod annotation.
+ */
 export function roleAgentContainer(instance: ResolvedRedisInstance): V1Container {
+  const roles = instance.spec.failover !== undefined;
+  const auth = roles && instance.spec.auth !== undefined;
   return {
     name: ROLE_AGENT_CONTAINER_NAME,
     image: ROLE_AGENT_IMAGE,
     imagePullPolicy: 'IfNotPresent',
-    args: ['role-agent'],
+    args: roles ? ['role-agent'] : ['role-agent', STATUS_ONLY_FLAG],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'INSTANCE', value: instance.name },
-      { name: 'REDIS_PORT', value: String(REDIS_PORT) },
-      { name: 'SENTINEL_PORT', value: String(SENTINEL_PORT) },
-      ...(instance.spec.auth ? [{ name: 'REDIS_PASSWORD_FILE', value: ROLE_AGENT_PASSWORD_FILE }] : []),
+      { name: 'CONFIG_STATUS_FILE', value: AGENT_STATUS_FILE },
+      ...(roles ? [
+        { name: 'REDIS_PORT', value: String(REDIS_PORT) },
+        { name: 'SENTINEL_PORT', value: String(SENTINEL_PORT) },
+      ] : []),
+      ...(auth ? [{ name: 'REDIS_PASSWORD_FILE', value: ROLE_AGENT_PASSWORD_FILE }] : []),
       // A small heap (the agent holds one pod and one INFO reply at a time) and small young
       // generation: measured 97 MiB peak RSS with them (124 MiB without), most of it the
       // Kubernetes client's code; 1.4 s CPU in its first 30 s, start-up included.
@@ -112,7 +134,9 @@ export function roleAgentContainer(instance: ResolvedRedisInstance): V1Container
     securityContext,
     volumeMounts: [
       { name: TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
-      ...(instance.spec.auth ? [{ name: PASSWORD_VOLUME, mountPath: ROLE_AGENT_PASSWORD_FILE.replace(/\/[^/]+$/, ''), readOnly: true }] : []),
+      // The config agent's status file (its only reader here; read-only).
+      { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
+      ...(auth ? [{ name: PASSWORD_VOLUME, mountPath: ROLE_AGENT_PASSWORD_FILE.replace(/\/[^/]+$/, ''), readOnly: true }] : []),
     ],
   };
 }

@@ -6,6 +6,7 @@ import type { ResolvedRedisInstance } from '../api/types';
 import {
   CONFIG_DIR, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, mergedRedisConfig,
 } from '../redis-conf/render';
+import { AUTH_DIR, AUTH_VOLUME, PASSWORD_FILE } from './config-agent';
 import { DATA_DIR, DATA_VOLUME, REDIS_CONTAINER_SECURITY_CONTEXT } from './pod';
 
 /**
@@ -139,8 +140,13 @@ function startUpContainer(instance: ResolvedRedisInstance): V1Container {
 
 const containerSecurityContext = REDIS_CONTAINER_SECURITY_CONTEXT;
 
-/** Sentinel answers PING (it needs no password for PING only when it has none: REDISCLI_AUTH covers both). */
-export const SENTINEL_PROBE_COMMAND = ['sh', '-c', `redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} ping | grep -q PONG`];
+/**
+ * Sentinel answers PING (it needs no password for PING only when it has none: REDISCLI_AUTH
+ * covers both). The password is read from the Secret volume on each probe, so a live
+ * rotation does not fail the probe.
+ */
+export const SENTINEL_PROBE_COMMAND = ['sh', '-c', '[ -z "${REDIS_PASSWORD_FILE:-}" ] || { pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; '
+  + `redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} ping | grep -q PONG`];
 
 function sentinelContainer(instance: ResolvedRedisInstance): V1Container {
   const merged = mergedRedisConfig(instance.spec.config);
@@ -155,8 +161,8 @@ function sentinelContainer(instance: ResolvedRedisInstance): V1Container {
       ...commonEnv(instance),
       { name: 'SENTINEL_DIR', value: SENTINEL_DIR },
       { name: 'REPLICA_PRIORITY', value: priority },
-      // redis-cli (scripts and probes) reads the password from the environment.
-      ...(auth ? [{ name: 'REDISCLI_AUTH', valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.secretKey } } }] : []),
+      // The scripts and probes read the password from the Secret volume on each call (a live rotation updates it).
+      ...(auth ? [{ name: 'REDIS_PASSWORD_FILE', value: PASSWORD_FILE }] : []),
     ],
     resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '200m', memory: '64Mi' } },
     readinessProbe: { exec: { command: SENTINEL_PROBE_COMMAND }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1 },
@@ -168,6 +174,7 @@ function sentinelContainer(instance: ResolvedRedisInstance): V1Container {
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
       { name: SENTINEL_VOLUME, mountPath: SENTINEL_DIR },
+      ...(auth ? [{ name: AUTH_VOLUME, mountPath: AUTH_DIR, readOnly: true }] : []),
     ],
   };
 }

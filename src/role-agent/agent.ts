@@ -2,6 +2,7 @@ import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node'
 import { readFileSync } from 'node:fs';
 import { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from '../render/role-agent';
 import { shapeRequest } from '../reconcile/kube';
+import { CONFIG_STATUS_ANNOTATION, configStatusAnnotation, configStatusPatch, readConfigStatusFile } from './config-status';
 import { RedisReplyError, parseInfo, sendCommand, type RedisTarget } from './resp';
 
 /**
@@ -15,6 +16,14 @@ import { RedisReplyError, parseInfo, sendCommand, type RedisTarget } from './res
  * progress) is labelled replica, so `<name>-primary` never has two endpoints that accept
  * writes. When Redis does not answer, the label is left alone: the agent cannot know the role,
  * and the readiness probe already takes a silent pod out of `<name>-primary`'s endpoints.
+ * - every `pollMs`: the config agent's status file (`configStatusFile`); when its line
+ *   differs from the pod's `redis.github.com/config-status` annotation, merge-patch the
+ *   annotation (only then). With `statusOnly` (spec.podAgent without failover) that is
+ *   all it does: no Redis, no Sentinel, no role label, and the pod is read only at start
+ *   and after a failed write.
+ * With `passwordFile`, the password is read from it on each connection (a rotation updates
+ * the Secret volume; the previous password is tried when Redis refuses the new one, until
+ * the config agent has applied it).
  * Every call is bounded by a timeout; nothing grows with time.
  */
 
@@ -24,9 +33,15 @@ export interface RoleAgentOptions {
   readonly podName: string;
   /** The instance name: Sentinel's master name. */
   readonly instance: string;
-  readonly redis: RedisTarget;
+  readonly redis?: RedisTarget;
   /** Sentinel of this pod (same host, its own port, the same password). */
-  readonly sentinel: RedisTarget;
+  readonly sentinel?: RedisTarget;
+  /** Where the password is (a Secret volume): read again on each connection, so a rotation is followed. */
+  readonly passwordFile?: string;
+  /** The config agent's status file, published as the pod annotation redis.github.com/config-status. */
+  readonly configStatusFile?: string;
+  /** Publish the config status only (no role label, no Redis or Sentinel). @default false */
+  readonly statusOnly?: boolean;
   /**
    * How Sentinel names this pod's Redis (`<pod>.<instance>.<namespace>.svc`, 6379): a Redis
    * that says master while Sentinel names another primary is labelled replica.
@@ -79,15 +94,62 @@ function sentinelFailover(sentinel: RedisTarget, instance: string) {
   return sentinelCommand(sentinel, ['SENTINEL', 'FAILOVER', instance]);
 }
 
+/** True for the replies Redis and Sentinel give a wrong or missing password. */
+function isAuthError(error: unknown): boolean {
+  return error instanceof RedisReplyError && /^(NOAUTH|WRONGPASS|ERR invalid password)/.test(error.message);
+}
+
+/**
+ * The password to use for a connection: the file's (a rotated Secret), then, when Redis
+ * refuses it, the last one that worked (the config agent has not applied the new one yet).
+ */
+class Passwords {
+  private lastGood: string | undefined;
+  constructor(private readonly file: string | undefined, initial: string | undefined) {
+    this.lastGood = initial;
+  }
+
+  async use<T>(target: RedisTarget, send: (target: RedisTarget) => Promise<T>): Promise<T> {
+    let fresh = this.lastGood;
+    if (this.file !== undefined) {
+      try { fresh = readPasswordFile(this.file); } catch { /* keep the last one */ }
+    }
+    const candidates = [...new Set([fresh, this.lastGood].filter((p) => p !== undefined))];
+    if (candidates.length === 0) return send(target);
+    let failure: unknown;
+    for (const password of candidates) {
+      try {
+        const reply = await send({ ...target, password });
+        this.lastGood = password;
+        return reply;
+      } catch (error) {
+        if (!isAuthError(error)) throw error;
+        failure = error;
+      }
+    }
+    throw failure;
+  }
+
+  /** What might have to stay out of the annotation. */
+  known(): Array<string | undefined> {
+    return [this.lastGood];
+  }
+}
+
 export async function runRoleAgent(options: RoleAgentOptions): Promise<void> {
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const { namespace, podName: name, signal } = options;
+  const statusOnly = options.statusOnly ?? false;
   const pollMs = options.pollMs ?? 1000;
   const podMs = options.podMs ?? 2000;
   const timeoutMs = options.requestTimeoutMs ?? 5000;
   const log = options.log ?? ((entry) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`));
+  if (!statusOnly && (options.redis === undefined || options.sentinel === undefined)) throw new Error('the role agent needs redis and sentinel unless statusOnly');
+  const passwords = new Passwords(options.passwordFile, options.redis?.password);
 
   let label: string | undefined;
+  /** The pod's config-status annotation as last read or written; undefined until the pod is read. */
+  let published: string | undefined | null;
   let podReadAt = -Infinity;
   // One log line per distinct problem, not one per second.
   const problems = new Map<string, string>();
@@ -103,17 +165,19 @@ export async function runRoleAgent(options: RoleAgentOptions): Promise<void> {
   while (!signal?.aborted) {
     const started = Date.now();
     let role: Role | undefined;
-    try {
-      role = roleFromInfo(parseInfo(String(await sendCommand(options.redis, ['INFO', 'replication']))));
-      problems.delete('redis-unreachable');
-    } catch (error) {
-      note('redis-unreachable', error);
+    if (!statusOnly) {
+      try {
+        role = roleFromInfo(parseInfo(String(await passwords.use(options.redis!, (t) => sendCommand(t, ['INFO', 'replication'])))));
+        problems.delete('redis-unreachable');
+      } catch (error) {
+        note('redis-unreachable', error);
+      }
     }
     if (role === 'primary' && options.self) {
       // After a failover the old primary still says master until Sentinel demotes it (up to
       // ~10 s): if Sentinel already names another primary, take this pod out of <name>-primary
       // now, so writes never go to two primaries. Without an answer from Sentinel, INFO decides.
-      const elsewhere = await sentinelPrimaryElsewhere(options.sentinel, options.instance, options.self).catch(() => undefined);
+      const elsewhere = await passwords.use(options.sentinel!, (t) => sentinelPrimaryElsewhere(t, options.instance, options.self!)).catch(() => undefined);
       if (elsewhere) {
         if (!problems.has('stale-primary')) log({ event: 'stale-primary', pod: name, sentinelPrimary: elsewhere });
         problems.set('stale-primary', elsewhere);
@@ -122,16 +186,29 @@ export async function runRoleAgent(options: RoleAgentOptions): Promise<void> {
         problems.delete('stale-primary');
       }
     }
+    let status: string | undefined;
+    if (options.configStatusFile !== undefined) {
+      try {
+        const content = readConfigStatusFile(options.configStatusFile);
+        status = content === undefined ? undefined : configStatusAnnotation(content, passwords.known());
+        if (content !== undefined && status === undefined && content.trim() !== '') note('config-status-withheld', 'the status line is empty after cleaning, or carries the password: not published');
+        else problems.delete('config-status-withheld');
+      } catch (error) {
+        note('config-status-unreadable', error);
+      }
+    }
     try {
-      if (started - podReadAt >= podMs || label === undefined) {
+      const podDue = statusOnly ? published === undefined : started - podReadAt >= podMs || label === undefined;
+      if (podDue) {
         const pod = await readPod();
         podReadAt = started;
         label = pod.metadata?.labels?.[ROLE_LABEL] ?? '';
-        const requested = pod.metadata?.annotations?.[FAILOVER_REQUESTED_ANNOTATION];
+        published = pod.metadata?.annotations?.[CONFIG_STATUS_ANNOTATION] ?? null;
+        const requested = statusOnly ? undefined : pod.metadata?.annotations?.[FAILOVER_REQUESTED_ANNOTATION];
         if (requested !== undefined && role === 'primary') {
           let reply: string;
           try {
-            reply = String(await sentinelFailover(options.sentinel, options.instance));
+            reply = String(await passwords.use(options.sentinel!, (t) => sentinelFailover(t, options.instance)));
           } catch (error) {
             reply = error instanceof Error ? error.message : String(error);
           }
@@ -147,10 +224,16 @@ export async function runRoleAgent(options: RoleAgentOptions): Promise<void> {
         log({ event: 'role-label', pod: name, from: label || null, to: role });
         label = role;
       }
+      if (status !== undefined && status !== published) {
+        await patchPod(configStatusPatch(status));
+        log({ event: 'config-status', pod: name, status: status.split('\t')[0] });
+        published = status;
+      }
       problems.delete('api-failed');
     } catch (error) {
       note('api-failed', error);
       label = undefined; // read the pod again before the next patch
+      published = undefined;
     }
     const wait = Math.max(0, pollMs - (Date.now() - started));
     await new Promise<void>((resolve) => {

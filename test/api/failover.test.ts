@@ -50,6 +50,24 @@ describe('spec.failover', () => {
   });
 });
 
+describe('spec.podAgent', () => {
+  it('defaults to on with failover and off without', () => {
+    expect(validateRedisInstance(manifest({ replicas: 3 })).instance?.spec.podAgent).toBe(true);
+    expect(validateRedisInstance(manifest({ replicas: 3, failover: 'none' })).instance?.spec.podAgent).toBe(false);
+    expect(validateRedisInstance(manifest({})).instance?.spec.podAgent).toBe(false);
+    expect(validateRedisInstance(manifest({ podAgent: true })).instance?.spec.podAgent).toBe(true);
+    expect(validateRedisInstance(manifest({ replicas: 3, podAgent: true })).instance?.spec.podAgent).toBe(true);
+  });
+
+  it.each([
+    [{ replicas: 3, podAgent: false }, 'RedisInstance shop/sessions: spec.podAgent: false is refused because failover defaults to sentinel with replicas 3: the pod agent keeps the role labels that the primary Service follows (docs/failover.md); remove podAgent, or set failover: none'],
+    [{ replicas: 5, failover: 'sentinel', podAgent: false }, 'RedisInstance shop/sessions: spec.podAgent: false is refused because failover is sentinel: the pod agent keeps the role labels that the primary Service follows (docs/failover.md); remove podAgent, or set failover: none'],
+    [{ podAgent: 'yes' }, 'RedisInstance shop/sessions: spec.podAgent: must be a boolean, got "yes"'],
+  ])('refuses %j', (spec, message) => {
+    expect(issues(validateRedisInstance(manifest(spec)))).toEqual([message]);
+  });
+});
+
 describe('spec.affinity and spec.topologySpreadConstraints', () => {
   const antiAffinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'redis' } } }] } };
   const spread = [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' }];
@@ -89,7 +107,9 @@ describe('the CRD', () => {
     expect(spec['x-kubernetes-validations'].map((v: any) => v.rule).filter((r: string) => /failover|sentinel/.test(r))).toEqual([
       "!has(self.failover) || self.failover != 'sentinel' || self.replicas >= 3",
       "!has(self.sentinel) || (has(self.failover) ? self.failover == 'sentinel' : self.replicas >= 3)",
+      "!has(self.podAgent) || self.podAgent || (has(self.failover) ? self.failover != 'sentinel' : self.replicas < 3)",
     ]);
+    expect(spec.properties.podAgent.type).toBe('boolean');
     expect(spec.properties.sentinel.properties.downAfterMilliseconds).toMatchObject({ minimum: 1000, maximum: 600000, default: 5000 });
     expect(spec.properties.sentinel.properties.failoverTimeoutMilliseconds).toMatchObject({ minimum: 5000, maximum: 3600000, default: 60000 });
   });

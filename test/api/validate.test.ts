@@ -24,7 +24,7 @@ describe('validateRedisInstance', () => {
       namespace: 'default',
       spec: {
         image: 'redis:7', replicas: 1, storage: { size: '1Gi' }, config: {},
-        networkPolicy: { enabled: true, metricsNamespace: 'monitoring', restrictEgress: false },
+        networkPolicy: { enabled: true, metricsNamespace: 'monitoring', restrictEgress: false }, podAgent: false,
       },
     });
   });
@@ -72,7 +72,7 @@ describe('validateRedisInstance', () => {
       ['rename-command', { config: { 'rename-command': 'PING ""' } }, 'spec.config[rename-command]: "rename-command" is managed by redis-gitops and cannot be set in config'],
       ['requirepass', { config: { requirepass: 'hunter2' } }, 'spec.config.requirepass: "requirepass" would put a secret in the ConfigMap; use spec.auth (a Secret) instead'],
       ['masterauth', { config: { masterauth: 'hunter2' } }, 'spec.config.masterauth: "masterauth" would put a secret in the ConfigMap; use spec.auth (a Secret) instead'],
-      ['misspelled spec field', { replica: 2 }, 'spec.replica: unknown field (did you mean "replicas"?); known fields: image, replicas, resources, storage, config, failover, sentinel, affinity, topologySpreadConstraints, auth, networkPolicy, metrics, tls'],
+      ['misspelled spec field', { replica: 2 }, 'spec.replica: unknown field (did you mean "replicas"?); known fields: image, replicas, resources, storage, config, failover, podAgent, sentinel, affinity, topologySpreadConstraints, auth, networkPolicy, metrics, tls'],
       ['misspelled nested field', { storage: { sise: '1Gi' } }, 'spec.storage.sise: unknown field (did you mean "size"?); known fields: size, storageClassName'],
       ['auth without secretName', { auth: { secretKey: 'pw' } }, 'spec.auth.secretName: required field is missing'],
       ['bad resource quantity', { resources: { limits: { memory: '1 GB' } } }, 'spec.resources.limits.memory: is not a valid Kubernetes quantity: "1 GB"'],

@@ -42,7 +42,7 @@ describe('configAppliedCondition', () => {
 
   it('a refusal of an older config does not count once the pod reports the new one; pods still on it are Pending', () => {
     const c = configAppliedCondition([pod('cache-0', `config=${OLD}\trefused=hz ERR x`), pod('cache-1'), pod('cache-2', `config=${HASH}`)], HASH);
-    expect(c).toEqual({ type: 'ConfigApplied', status: 'False', reason: 'Pending', message: 'live config aaaaaaaaaaaa not yet reported by cache-0, cache-1' });
+    expect(c).toEqual({ type: 'ConfigApplied', status: 'Unknown', reason: 'Pending', message: 'live config aaaaaaaaaaaa not yet reported by cache-0, cache-1' });
   });
 
   it('False/PasswordRefused when a pod could not apply a new password', () => {

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { liveConfigHash } from '../../src/redis-conf/live-config';
+import { instanceRedisConfig } from '../../src/render/instance';
+import { CONFIG_STATUS_ANNOTATION } from '../../src/reconcile/live-config';
 import type { RedisInstanceStatus } from '../../src/api/types';
 import { computeStatus, desiredStatus, statusEqual, type StatusWarning } from '../../src/reconcile/status';
 import type { Action, Plan } from '../../src/reconcile/plan';
-import { ValidationIssue } from '../../src/api/validate';
+import { ValidationIssue, validateRedisInstance } from '../../src/api/validate';
 import { instanceObject } from './fixtures';
 
 const now = new Date('2030-01-02T03:04:05.678Z');
@@ -157,5 +160,34 @@ describe('computeStatus: conditions and writes', () => {
     const b = { ...a, conditions: [...a.conditions!].reverse().map((c) => ({ ...c, lastTransitionTime: 'x' })) };
     expect(statusEqual(a, b)).toBe(true);
     expect(statusEqual(a, { ...a, readyReplicas: 2 })).toBe(false);
+  });
+});
+
+describe('desiredStatus: ConfigApplied (instances with the pod agent)', () => {
+  const resolvedOf = (extra: Record<string, unknown>) => validateRedisInstance(instanceObject({ ...spec, config: { maxmemory: '100mb' }, ...extra }), { origin: 'cluster' }).instance!;
+  const hash = liveConfigHash(instanceRedisConfig(resolvedOf({ podAgent: true }).spec));
+  const podWith = (name: string, annotation?: string): V1Pod => ({
+    metadata: { name, ...(annotation !== undefined ? { annotations: { [CONFIG_STATUS_ANNOTATION]: annotation } } : {}) },
+  });
+  const statusOf = (extra: Record<string, unknown>, pods: V1Pod[]) => desiredStatus({
+    instance: instanceObject({ ...spec, config: { maxmemory: '100mb' }, ...extra }, { generation: 4 }), statefulSet: sts(3), resolved: resolvedOf(extra), pods, now,
+  });
+
+  it('is derived from the pods\' config-status annotations, against the spec\'s live-config hash', () => {
+    const pods = ['cache-0', 'cache-1', 'cache-2'].map((n) => podWith(n, `config=${hash}\tauth=current`));
+    expect(statusOf({ podAgent: true }, pods).conditions?.find((c) => c.type === 'ConfigApplied')).toMatchObject({
+      status: 'True', reason: 'Applied', message: `live config ${hash.slice(0, 12)} in force on 3/3 pods`, observedGeneration: 4,
+    });
+    pods[1] = podWith('cache-1', `config=${hash}\trefused=maxmemory ERR boom`);
+    expect(statusOf({ podAgent: true }, pods).conditions?.find((c) => c.type === 'ConfigApplied')).toMatchObject({
+      status: 'False', reason: 'Refused', message: `live config ${hash.slice(0, 12)}: cache-1 refused maxmemory (ERR boom); the previous values stay in force there`,
+    });
+    pods[1] = podWith('cache-1');
+    expect(statusOf({ podAgent: true }, pods).conditions?.find((c) => c.type === 'ConfigApplied')).toMatchObject({ status: 'Unknown', reason: 'Pending' });
+  });
+
+  it('is absent without the pod agent (caches by default)', () => {
+    const types = statusOf({}, [podWith('cache-0', `config=${hash}`)]).conditions?.map((c) => c.type);
+    expect(types).toEqual(['Ready', 'Progressing', 'Degraded']);
   });
 });

@@ -1,6 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { AGENT_CONTAINER_NAME } from '../../src/render/config-agent';
+import { sendCommand } from '../../src/role-agent/resp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EXPORTER_CONTAINER_NAME, INSTANCE_SERIES_LABEL, type PrometheusRule } from '../../src/render/metrics';
+import {
+  EXPORTER_AUTH_VOLUME, EXPORTER_CONTAINER_NAME, EXPORTER_PASSWORD_FILE, EXPORTER_USER, INSTANCE_SERIES_LABEL, type PrometheusRule,
+} from '../../src/render/metrics';
 import { INSTANCE_LABEL, type RenderedInstance } from '../../src/render/instance';
 import { requireProgram } from '../support/programs';
 import {
@@ -87,22 +92,51 @@ describe('the exporter sidecar against a real Redis', () => {
     expect(alertProblems(rule, [...fromPrimary, ...fromReplica], targetContext(rendered, primary))).toEqual([]);
   });
 
-  it('the exporter gets the password from the Secret, never from its argument list or a ConfigMap', async () => {
+  it('with auth the exporter logs in as its own ACL user, with a password of the pod\'s own from a 0440 file: never the Secret\'s, never in its argument list or a ConfigMap', async () => {
     const rendered = renderSpec({ image: 'redis:7.2.4', auth: { secretName: 'pw' }, metrics: {} });
     const pod = await startRedisPod(rendered, 0, { secrets: secretsFor(rendered.statefulSet, PASSWORD) });
     const exporter = await pod.startSidecar(EXPORTER_CONTAINER_NAME);
     const series = parseExposition((await exporter.get('/metrics')).body);
     expect(value(series, 'redis_up')).toEqual([{ name: 'redis_up', labels: {}, value: 1 }]);
-    const cmdline = readFileSync(`/proc/${exporter.pid}/cmdline`, 'utf8').split('\0');
-    expect(cmdline.join(' ')).not.toContain('metrics "pw"');
     expect(exporter.argv).toEqual([expect.stringMatching(/prometheus-redis-exporter$/)]);
-    expect(JSON.stringify(rendered.configMap)).not.toContain('metrics "pw"');
     const container = rendered.statefulSet.spec!.template.spec!.containers.find((c) => c.name === EXPORTER_CONTAINER_NAME)!;
-    expect(container.env?.find((e) => e.name === 'REDIS_PASSWORD')).toEqual({ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'pw', key: 'password' } } });
+    expect(JSON.stringify(container)).not.toContain('secretKeyRef');
+    expect(container.env).toEqual(expect.arrayContaining([
+      { name: 'REDIS_USER', value: EXPORTER_USER }, { name: 'REDIS_PASSWORD_FILE', value: EXPORTER_PASSWORD_FILE }, { name: 'REDIS_EXPORTER_CONFIG_COMMAND', value: '-' },
+    ]));
+    // The file the init container wrote: mode 0440, one entry, a 48-hex-digit password that is not the Secret's.
+    const file = join(pod.volumeDir(EXPORTER_AUTH_VOLUME), 'password.json');
+    expect(statSync(file).mode & 0o777).toBe(0o440);
+    const map = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    expect(Object.keys(map)).toEqual(['redis://localhost:6379']);
+    const own = map['redis://localhost:6379'];
+    expect(own).toMatch(/^[0-9a-f]{48}$/);
+    expect(JSON.stringify(rendered)).not.toContain(own);
+    expect(readFileSync(`/proc/${exporter.pid}/cmdline`, 'utf8')).not.toContain(own);
+    // Least privilege: it may read INFO, not the config (requirepass) and not the data.
+    const asExporter = await connect(pod, { username: EXPORTER_USER, password: own });
+    expect(await asExporter.ping()).toBe('PONG');
+    await expect(asExporter.call('CONFIG', 'GET', 'requirepass')).rejects.toThrow(/NOPERM/);
+    await expect(asExporter.set('k', 'v')).rejects.toThrow(/NOPERM/);
+    await expect(asExporter.get('k')).rejects.toThrow(/NOPERM/);
+    // And the exporter does nothing it may not: no ACL denial after a scrape.
+    const admin = await connect(pod, { password: PASSWORD });
+    await admin.call('ACL', 'LOG', 'RESET');
+    await exporter.get('/metrics');
+    expect(await admin.call('ACL', 'LOG')).toEqual([]);
+  });
 
-    // A wrong password in the Secret: the exporter cannot log in, and says so in redis_up.
-    const wrong = await pod.startSidecar(EXPORTER_CONTAINER_NAME, { secrets: secretsFor(rendered.statefulSet, 'not the password') });
-    expect((await wrong.get('/metrics')).body).toMatch(/^redis_up 0$/m);
+  it.each(['sh', 'busybox'] as const)('keeps scraping after a live password rotation and its grace period (its credential does not rotate; init and agent under %s)', async (shell) => {
+    const rendered = renderSpec({ image: 'redis:7.2.4', auth: { secretName: 'pw', rotationGracePeriodSeconds: 1 }, metrics: {} });
+    const pod = await startRedisPod(rendered, 0, { shell, secrets: secretsFor(rendered.statefulSet, PASSWORD) });
+    const exporter = await pod.startSidecar(EXPORTER_CONTAINER_NAME);
+    expect((await exporter.get('/metrics')).body).toMatch(/^redis_up 1$/m);
+    pod.updateSecrets(secretsFor(rendered.statefulSet, 'the-next-password'));
+    await eventually('the grace period to end', async () => pod.sidecars[AGENT_CONTAINER_NAME].logs().includes('grace period over'), 15_000);
+    await expect(sendCommand({ host: '127.0.0.1', port: pod.port, password: PASSWORD }, ['PING'])).rejects.toThrow(/WRONGPASS/);
+    // The same exporter process, a new connection per scrape: still in.
+    expect((await exporter.get('/metrics')).body).toMatch(/^redis_up 1$/m);
+    expect(pod.alive).toBe(true);
   });
 
   it('without auth, one pod: the single-instance alerts, and the check catches an unknown metric or label', async () => {

@@ -29,7 +29,7 @@ describe('metrics', () => {
     }
   });
 
-  it('add a restricted, small exporter sidecar configured by env only, with the password from the Secret', () => {
+  it('add a restricted, small exporter sidecar configured by env only; with auth its own ACL user and password file, not the Secret', () => {
     const rendered = render({ auth: { secretName: 'pw', secretKey: 'pass' }, metrics: {} });
     expect(exporterOf(rendered)).toEqual({
       name: 'metrics',
@@ -38,7 +38,9 @@ describe('metrics', () => {
       env: [
         { name: 'REDIS_ADDR', value: 'redis://localhost:6379' },
         { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: ':9121' },
-        { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'pw', key: 'pass' } } },
+        { name: 'REDIS_USER', value: 'redis-gitops-exporter' },
+        { name: 'REDIS_PASSWORD_FILE', value: '/run/redis-exporter/password.json' },
+        { name: 'REDIS_EXPORTER_CONFIG_COMMAND', value: '-' },
       ],
       ports: [{ name: 'metrics', containerPort: 9121, protocol: 'TCP' }],
       resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } },
@@ -47,8 +49,14 @@ describe('metrics', () => {
         allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, privileged: false, readOnlyRootFilesystem: true,
         runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, seccompProfile: { type: 'RuntimeDefault' },
       },
+      volumeMounts: [{ name: 'exporter-auth', mountPath: '/run/redis-exporter', readOnly: true }],
     });
     expect(exporterOf(rendered)!.readinessProbe).toBeUndefined();
+    // The password volume: tmpfs, mounted read-write by the init container only.
+    const pod = rendered.statefulSet.spec!.template.spec!;
+    expect(pod.volumes).toContainEqual({ name: 'exporter-auth', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+    expect(pod.initContainers![0].volumeMounts).toContainEqual({ name: 'exporter-auth', mountPath: '/run/redis-exporter' });
+    expect([...pod.initContainers!.slice(1), ...pod.containers].filter((c) => c.volumeMounts?.some((m) => m.name === 'exporter-auth')).map((c) => c.name)).toEqual(['metrics']);
   });
 
   it('take the image and resources from the spec', () => {

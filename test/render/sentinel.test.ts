@@ -20,6 +20,7 @@ function instance(spec: Partial<ResolvedRedisInstance['spec']> = {}): ResolvedRe
       config: {},
       networkPolicy: { enabled: true, metricsNamespace: 'monitoring', restrictEgress: false },
       failover: { mode: 'sentinel', quorum: 2, downAfterMilliseconds: 5000, failoverTimeoutMilliseconds: 60000 },
+      podAgent: true,
       ...spec,
     },
   };
@@ -115,11 +116,11 @@ describe('sentinelPodParts', () => {
       env: [...COMMON_ENV, { name: 'SENTINEL_DIR', value: '/run/sentinel' }, { name: 'REPLICA_PRIORITY', value: '100' }],
       resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '200m', memory: '64Mi' } },
       readinessProbe: {
-        exec: { command: ['sh', '-c', 'redis-cli -h 127.0.0.1 -p 26379 ping | grep -q PONG'] },
+        exec: { command: ['sh', '-c', '[ -z "${REDIS_PASSWORD_FILE:-}" ] || { pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; redis-cli -h 127.0.0.1 -p 26379 ping | grep -q PONG'] },
         periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1,
       },
       livenessProbe: {
-        exec: { command: ['sh', '-c', 'redis-cli -h 127.0.0.1 -p 26379 ping | grep -q PONG'] },
+        exec: { command: ['sh', '-c', '[ -z "${REDIS_PASSWORD_FILE:-}" ] || { pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; redis-cli -h 127.0.0.1 -p 26379 ping | grep -q PONG'] },
         initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6, successThreshold: 1,
       },
       securityContext: RESTRICTED,
@@ -136,11 +137,13 @@ describe('sentinelPodParts', () => {
     expect(parts.redisVolumeMounts).toEqual([]);
   });
 
-  it('with spec.auth: the start-up step reads REDIS_PASSWORD, the Sentinel container REDISCLI_AUTH, both from the Secret', () => {
+  it('with spec.auth: the start-up step reads REDIS_PASSWORD from the Secret; the Sentinel container reads the Secret volume\'s file on each call (a rotation is followed)', () => {
     const parts = sentinelPodParts(instance({ auth: { secretName: 'cache-auth', secretKey: 'password' } }));
     const ref = { secretKeyRef: { name: 'cache-auth', key: 'password' } };
     expect(parts.initContainers[0].env!.filter((e) => e.valueFrom?.secretKeyRef)).toEqual([{ name: 'REDIS_PASSWORD', valueFrom: ref }]);
-    expect(parts.containers[0].env!.filter((e) => e.valueFrom?.secretKeyRef)).toEqual([{ name: 'REDISCLI_AUTH', valueFrom: ref }]);
+    expect(parts.containers[0].env!.filter((e) => e.valueFrom?.secretKeyRef)).toEqual([]);
+    expect(parts.containers[0].env).toContainEqual({ name: 'REDIS_PASSWORD_FILE', value: '/run/secrets/redis-gitops/password' });
+    expect(parts.containers[0].volumeMounts).toContainEqual({ name: 'auth', mountPath: '/run/secrets/redis-gitops', readOnly: true });
   });
 
   it('takes quorum, timings, data file names, replica-priority and resources from the instance', () => {

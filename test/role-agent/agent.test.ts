@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateRedisInstance } from '../../src/api/validate';
 import { renderInstance, selectorLabels, FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL } from '../../src/render/instance';
 import { runRoleAgent } from '../../src/role-agent/agent';
+import { CONFIG_STATUS_ANNOTATION } from '../../src/role-agent/config-status';
 import { sendCommand } from '../../src/role-agent/resp';
 import { startTestApiServer, type TestApiServer } from '../support/apiserver';
 import { matchesLabelSelector } from '../support/apiserver/selectors';
@@ -204,4 +205,68 @@ describe('role agent', () => {
     expect(await exit).toBe(0);
     expect(JSON.parse(out.trim().split('\n')[0])).toMatchObject({ event: 'role-label', pod: `${NAME}-0`, from: null, to: 'primary' });
   }, 40_000);
+});
+
+describe('role agent: the config status', () => {
+  const statusPatches = () => server.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/pods/${NAME}-0`)).length;
+  const annotation = () => pod(0).metadata.annotations?.[CONFIG_STATUS_ANNOTATION];
+
+  function startStatusAgent(file: string, options: { log?: Array<Record<string, unknown>> } = {}) {
+    const stop = new AbortController();
+    stops.push(stop);
+    const done = runRoleAgent({
+      kubeConfig, namespace: NS, podName: `${NAME}-0`, instance: NAME, statusOnly: true, configStatusFile: file,
+      pollMs: 50, log: (e) => options.log?.push(e), signal: stop.signal,
+    });
+    return { stop, done };
+  }
+
+  it('status only: publishes the status file as the pod annotation once, rewrites it only when the file changes, reads the pod only at start', async () => {
+    const file = join(makeTempDir('config-status-'), 'agent-status');
+    server.resetRequestLog();
+    startStatusAgent(file);
+    // No file yet (the config agent has not reported): nothing written.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(statusPatches()).toBe(0);
+    writeFileSync(file, `config=${'a'.repeat(64)}\tauth=current\n`);
+    await eventually('the annotation', async () => annotation() === `config=${'a'.repeat(64)}\tauth=current`, 5_000);
+    // Unchanged: not written again, and the pod is not read again (status only).
+    await new Promise((r) => setTimeout(r, 500));
+    expect(statusPatches()).toBe(1);
+    expect(server.requests.filter((r) => r.method === 'GET').length).toBe(1);
+    // No role label in status-only mode.
+    expect(pod(0).metadata.labels[ROLE_LABEL]).toBeUndefined();
+    writeFileSync(file, `config=${'b'.repeat(64)}\trefused=hz ERR x\n`);
+    await eventually('the new annotation', async () => annotation() === `config=${'b'.repeat(64)}\trefused=hz ERR x`, 5_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(statusPatches()).toBe(2);
+  });
+
+  it('does not rewrite an annotation the pod already carries (a restarted agent)', async () => {
+    const file = join(makeTempDir('config-status-'), 'agent-status');
+    writeFileSync(file, 'config=same\n');
+    const current = pod(0);
+    server.update({ ...current, metadata: { ...current.metadata, annotations: { [CONFIG_STATUS_ANNOTATION]: 'config=same' } } });
+    server.resetRequestLog();
+    startStatusAgent(file);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(server.requests.filter((r) => r.method === 'GET').length).toBe(1);
+    expect(statusPatches()).toBe(0);
+  });
+
+  it('with failover: the same annotation next to the role label, each written once', async () => {
+    const p0 = await startRedis();
+    const file = join(makeTempDir('config-status-'), 'agent-status');
+    writeFileSync(file, 'config=abc\tauth=current\n');
+    server.resetRequestLog();
+    const stop = new AbortController();
+    stops.push(stop);
+    void runRoleAgent({
+      kubeConfig, namespace: NS, podName: `${NAME}-0`, instance: NAME, configStatusFile: file,
+      redis: { host: '127.0.0.1', port: p0 }, sentinel: { host: '127.0.0.1', port: 1 }, pollMs: 50, podMs: 100, signal: stop.signal,
+    });
+    await eventually('label and annotation', async () => pod(0).metadata.labels[ROLE_LABEL] === 'primary' && annotation() === 'config=abc\tauth=current', 5_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(statusPatches()).toBe(2);
+  });
 });

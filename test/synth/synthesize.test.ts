@@ -151,7 +151,7 @@ describe('synthesizeToDirectory', () => {
     expect(await synthesizeToDirectory(join(dir, 'out'), { instanceDirs: [join(dir, 'instances')], displayRoot: dir }, (l) => lines.push(l))).toBe(1);
     expect(lines).toEqual([
       'error: instances/a.yaml:8: RedisInstance web/cache: spec.replicas: must be at least 1, got 0',
-      'error: instances/b.yaml:8: RedisInstance web/other: spec.image2: unknown field (did you mean "image"?); known fields: image, replicas, resources, storage, config, failover, sentinel, affinity, topologySpreadConstraints, auth, networkPolicy, metrics, tls',
+      'error: instances/b.yaml:8: RedisInstance web/other: spec.image2: unknown field (did you mean "image"?); known fields: image, replicas, resources, storage, config, failover, podAgent, sentinel, affinity, topologySpreadConstraints, auth, networkPolicy, metrics, tls',
       expect.stringMatching(/^error: instances\/c\.yaml:1: YAML does not parse/),
       `synth failed: 3 problems; ${join(dir, 'out')} was left unchanged`,
     ]);

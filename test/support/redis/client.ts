@@ -7,6 +7,8 @@ import { onCleanup } from './pod';
  */
 export async function connect(pod: { readonly port: number }, options: {
   readonly password?: string;
+  /** An ACL user other than default. */
+  readonly username?: string;
   /** TLS with these PEM files (a client certificate when cert and key are given); the host name is not checked. */
   readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
   /** Connect to this port instead of the pod's. */
@@ -16,6 +18,7 @@ export async function connect(pod: { readonly port: number }, options: {
     host: '127.0.0.1',
     port: options.port ?? pod.port,
     ...(options.password !== undefined ? { password: options.password } : {}),
+    ...(options.username !== undefined ? { username: options.username } : {}),
     ...(options.tls ? { tls: { ...options.tls, checkServerIdentity: () => undefined } } : {}),
     lazyConnect: true,
     enableReadyCheck: false,

@@ -3,6 +3,7 @@
  * changes only what it names and throws when what it expects to change is not there, so a
  * change to the rendered objects cannot slip past the tests by silently not matching.
  */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { V1ConfigMap, V1Container, V1EnvVar, V1StatefulSet, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { CONFIG_FILE, RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
 import { quoteConfArg, rewriteConfLines } from '../../../src/redis-conf/verify';
@@ -143,7 +144,7 @@ export function remapDataDirEnv(
 }
 
 /** Env vars that hold a path in the container: each must lie on one of its mounts. */
-export const PATH_ENV_VARS: readonly string[] = ['REDIS_PASSWORD_FILE', 'AGENT_STATUS'];
+export const PATH_ENV_VARS: readonly string[] = ['REDIS_PASSWORD_FILE', 'AGENT_STATUS', 'EXPORTER_PASSWORD_FILE'];
 
 /**
  * A container's env with the paths the scripts read from it mapped to the host:
@@ -304,7 +305,10 @@ export function remapImageCommand(command: readonly string[] | undefined, find: 
  * - REDIS_ADDR must be `redis://localhost:<container port>` (or `rediss://`) → this pod's port;
  * - REDIS_EXPORTER_WEB_LISTEN_ADDRESS must be `:<its metrics container port>` → `127.0.0.1:<free port>`
  *   (a test exporter is not reachable from the network);
- * - REDIS_EXPORTER_TLS_*_FILE: container paths → the files on this machine (on the container's mounts).
+ * - REDIS_EXPORTER_TLS_*_FILE: container paths → the files on this machine (on the container's mounts);
+ * - REDIS_PASSWORD_FILE (the exporter's own password, a JSON map keyed by REDIS_ADDR): → a
+ *   copy next to it, keyed by this pod's REDIS_ADDR here (the file itself is left as the
+ *   init container wrote it).
  */
 export function remapExporterEnv(env: Readonly<Record<string, string>>, to: {
   readonly containerPort: number; readonly port: number;
@@ -322,5 +326,14 @@ export function remapExporterEnv(env: Readonly<Record<string, string>>, to: {
   }
   out.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `127.0.0.1:${to.metricsPort}`;
   for (const key of Object.keys(env).filter((k) => /^REDIS_EXPORTER_TLS_.*_FILE$/.test(k))) out[key] = hostPath(to.mounts, env[key]);
+  if (env.REDIS_PASSWORD_FILE !== undefined) {
+    const file = hostPath(to.mounts, env.REDIS_PASSWORD_FILE);
+    const map = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    if (Object.keys(map).join() !== env.REDIS_ADDR) throw new Error(`the exporter's password file is keyed ${JSON.stringify(Object.keys(map))}, not by REDIS_ADDR ${env.REDIS_ADDR}`);
+    const copy = `${file}.harness`;
+    rmSync(copy, { force: true });
+    writeFileSync(copy, JSON.stringify({ [out.REDIS_ADDR]: map[env.REDIS_ADDR] }), { mode: 0o440 });
+    out.REDIS_PASSWORD_FILE = copy;
+  }
   return out;
 }
