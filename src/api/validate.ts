@@ -255,13 +255,6 @@ function failoverIssues(spec: any): Array<{ path: FieldPath; message: string }> 
     const why = spec.failover === 'none' ? 'failover is none' : `failover defaults to none with replicas ${replicas}`;
     out.push({ path: ['spec', 'sentinel'], message: `applies only with failover sentinel, but ${why}; remove spec.sentinel or set failover: sentinel (replicas >= 3)` });
   }
-  // Sentinel and the failover scripts speak plain TCP, and with spec.tls Redis serves TLS only.
-  if (spec.tls !== undefined && spec.tls?.enabled !== false && failoverModeOf(spec) === 'sentinel') {
-    out.push({
-      path: ['spec', 'tls'],
-      message: 'TLS together with Sentinel failover is not supported yet (Sentinel and the failover scripts connect in plain TCP, and with tls Redis serves TLS only); set failover: none, or remove tls',
-    });
-  }
   return out;
 }
 

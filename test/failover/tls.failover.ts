@@ -1,0 +1,158 @@
+import { writeFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisInstanceSpec } from '../../src/api/types';
+import { SENTINEL_PORT } from '../../src/render/sentinel';
+import { SENTINEL_PLAINTEXT_PORT, PLAINTEXT_PORT, tlsDnsNames } from '../../src/render/tls';
+import { ROLE_AGENT_TLS_SERVER_NAME } from '../../src/render/role-agent';
+import { sendCommand, parseInfo, type RedisTarget } from '../../src/role-agent/resp';
+import { redisBinaries } from '../support/redis/binaries';
+import { makeTempDir } from '../support/redis/pod';
+import { secretsFor } from '../support/redis/seam';
+import { requireProgram } from '../support/programs';
+import { issue, makeCa, tlsSecret, type CertificateAuthority } from '../support/tls';
+import { cleanupClusters, createCluster, type FailoverCluster } from '../support/netns/cluster';
+import { pingOnce } from '../support/netns/pod';
+import { failoverInstance, failoverPodSource } from '../support/netns/source';
+import { countPresent, eventually, masters, podInfo, settled, startWriter, writeConfirmed } from '../support/netns/workload';
+
+/**
+ * Failover over TLS (spec.tls with Sentinel), with real processes in network namespaces
+ * (test/support/netns) and certificates made by openssl here: one certificate for the
+ * instance's DNS names, as the rendered Certificate lists them, shared by every pod as the
+ * Secret is. Redis (6379) and Sentinel (26379) speak TLS only; the start-up election,
+ * Sentinel's links, replication, the preStop failover and the role agent's RESP client all
+ * go over TLS.
+ */
+
+beforeAll(() => {
+  redisBinaries(); requireProgram('redis-sentinel'); requireProgram('openssl'); requireProgram('ip', '/usr/sbin:/usr/bin:/sbin:/bin');
+});
+afterEach(cleanupClusters);
+
+const FAST_SYNC = { 'repl-diskless-sync-delay': '0' };
+
+interface Pki { readonly ca: CertificateAuthority; readonly wrongCa: CertificateAuthority }
+
+async function startTlsCluster(
+  tls: NonNullable<RedisInstanceSpec['tls']>, options: { readonly password?: string; readonly shell?: 'sh' | 'busybox' } = {},
+): Promise<{ cluster: FailoverCluster; pki: Pki }> {
+  const instance = failoverInstance({
+    image: 'redis:7.0.15', replicas: 3, config: FAST_SYNC, tls,
+    ...(options.password !== undefined ? { auth: { secretName: 'cache-auth' } } : {}),
+  }, { downAfterMilliseconds: 2000 });
+  const source = failoverPodSource(instance);
+  const dir = makeTempDir('failover-tls-');
+  const pki = { ca: makeCa(dir, 'ca'), wrongCa: makeCa(dir, 'wrong-ca') };
+  const secrets = {
+    ...(options.password !== undefined ? secretsFor(source.statefulSet, options.password) : {}),
+    'cache-tls': tlsSecret(pki.ca, issue(pki.ca, 'cache', tlsDnsNames(instance, 'cache-primary'))),
+  };
+  const cluster = createCluster(source, {
+    secrets, ...(options.password !== undefined ? { password: options.password } : {}), ...(options.shell ? { shell: options.shell } : {}),
+  });
+  await cluster.startAll();
+  return { cluster, pki };
+}
+
+/** A TLS handshake and PING to host:port trusting `ca` (and presenting `cert`/`key` when given): the reply, or the error code. */
+function tlsPing(host: string, port: number, options: { ca: string; cert?: string; key?: string }): Promise<string> {
+  return new Promise((resolve) => {
+    const conn = tlsConnect({ host, port, ...options, checkServerIdentity: () => undefined });
+    let reply = '';
+    conn.setTimeout(2_000, () => { conn.destroy(); resolve('timeout'); });
+    conn.on('secureConnect', () => conn.write('PING\r\n'));
+    conn.on('data', (c) => { reply += c.toString('utf8'); if (reply.includes('\r\n')) { conn.destroy(); resolve(reply.trim()); } });
+    conn.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    conn.on('close', () => resolve(reply.trim() || 'closed without a reply'));
+  });
+}
+
+const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}:${i}`);
+
+describe('failover over TLS (3 pods, Sentinel, spec.tls)', () => {
+  it('authClients: pod 0 is elected at creation over TLS, plain TCP and a wrong CA are refused, kill -9 fails over, writes resume through Sentinel, preStop moves the primary', async () => {
+    const { cluster, pki } = await startTlsCluster({ secretName: 'cache-tls', authClients: true });
+    const first = await settled(cluster);
+    expect(first.ordinal).toBe(0);
+    expect(first.logs('start-up') + cluster.pods.map((p) => p.logs('start-up')).join('')).toContain('election: 0[offset 0, keys 0] 1[offset 0, keys 0] 2[offset 0, keys 0] -> cache-0');
+    const tls = cluster.tls!;
+
+    for (const pod of cluster.pods) {
+      // Plain TCP: no answer on either port (Redis and Sentinel only speak TLS).
+      expect(await pingOnce(pod.ip, 6379), `${pod.name} plain 6379`).toBeUndefined();
+      expect(await pingOnce(pod.ip, SENTINEL_PORT), `${pod.name} plain 26379`).toBeUndefined();
+      // TLS with the pod's certificate: both answer.
+      expect(await tlsPing(pod.ip, 6379, tls)).toBe('+PONG');
+      expect(await tlsPing(pod.ip, SENTINEL_PORT, tls)).toBe('+PONG');
+      // A client that trusts another CA refuses the server; a client without a certificate is refused (authClients).
+      expect(await tlsPing(pod.ip, 6379, { ...tls, ca: pki.wrongCa.cert })).toBe('SELF_SIGNED_CERT_IN_CHAIN');
+      expect(await tlsPing(pod.ip, SENTINEL_PORT, { ...tls, ca: pki.wrongCa.cert })).toBe('SELF_SIGNED_CERT_IN_CHAIN');
+      expect(await tlsPing(pod.ip, 6379, { ca: tls.ca })).not.toBe('+PONG');
+      expect(await tlsPing(pod.ip, SENTINEL_PORT, { ca: tls.ca })).not.toBe('+PONG');
+    }
+    // Replicas replicate over TLS: the primary has no plain port at all.
+    const primaryClient = await cluster.direct(first);
+    expect(await primaryClient.config('GET', 'port')).toEqual(['port', '0']);
+    expect(await primaryClient.config('GET', 'tls-replication')).toEqual(['tls-replication', 'yes']);
+    const sentinel = await cluster.direct(first, SENTINEL_PORT);
+    expect(await sentinel.call('SENTINEL', 'CONFIG', 'GET', 'resolve-hostnames')).toEqual(['resolve-hostnames', 'yes']);
+    sentinel.disconnect();
+
+    // The role agent's RESP client, as the pod runs it: the pod's CA and certificate, server name localhost.
+    const agentTarget = (port: number, ca = tls.ca): RedisTarget => {
+      const files = makeTempDir('agent-tls-');
+      const write = (name: string, content: string) => { writeFileSync(`${files}/${name}`, content); return `${files}/${name}`; };
+      return { host: first.ip, port, tls: { caFile: write('ca.crt', ca), certFile: write('tls.crt', tls.cert), keyFile: write('tls.key', tls.key), serverName: ROLE_AGENT_TLS_SERVER_NAME } };
+    };
+    expect(parseInfo(String(await sendCommand(agentTarget(6379), ['INFO', 'replication']))).role).toBe('master');
+    expect(await sendCommand(agentTarget(SENTINEL_PORT), ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'cache'])).toEqual([first.dnsName, '6379']);
+    await expect(sendCommand(agentTarget(6379, pki.wrongCa.cert), ['PING'])).rejects.toThrow(/self[- ]signed certificate/i);
+    await expect(sendCommand({ ...agentTarget(6379), tls: { ...agentTarget(6379).tls!, serverName: 'elsewhere.example' } }, ['PING']))
+      .rejects.toThrow(/Hostname\/IP does not match certificate's altnames/);
+
+    const client = cluster.sentinelClient();
+    await writeConfirmed(client, 'before', 200);
+    await first.kill();
+    const writer = startWriter(client, 'during');
+    await eventually('writes through Sentinel (TLS) after the kill', async () => writer.acknowledgedCount >= 20, 30_000, () => cluster.quietLogs());
+    const report = await writer.stop();
+    const promoted = await settled(cluster);
+    expect(promoted.ordinal).not.toBe(0);
+    expect(await masters(cluster)).toEqual([promoted.ordinal]);
+
+    // The old primary comes back (Sentinel state gone): over TLS it finds the new primary and follows it.
+    await first.start({ newIp: true });
+    expect(await settled(cluster)).toBe(promoted);
+    expect((await podInfo(cluster, first, 'replication')).master_host).toBe(promoted.dnsName);
+    const written = [...keys('before', 200), ...report.acknowledged];
+    for (const pod of cluster.pods) expect(await countPresent(cluster, pod, written), pod.name).toBe(written.length);
+
+    // A planned stop of the primary: its preStop (TLS to the replicas and the other Sentinels) hands the role over.
+    const stopped = await promoted.stop();
+    expect(stopped?.stderr).toMatch(/preStop: cache-\d\.cache\.test\.svc is the primary now; stopping/);
+    await promoted.start();
+    const next = await settled(cluster);
+    expect(next).not.toBe(promoted);
+    expect(await masters(cluster)).toEqual([next.ordinal]);
+  }, 120_000);
+
+  it('allowPlaintext, auth and busybox ash: Redis and Sentinel also serve plain TCP on 6380 and 26380, TLS stays TLS only', async () => {
+    const password = "pa ss'word";
+    const { cluster } = await startTlsCluster({ secretName: 'cache-tls', allowPlaintext: true }, { password, shell: 'busybox' });
+    const primary = await settled(cluster);
+    for (const pod of cluster.pods) {
+      expect(await pingOnce(pod.ip, 6379)).toBeUndefined();
+      expect(await pingOnce(pod.ip, SENTINEL_PORT)).toBeUndefined();
+      expect(await pingOnce(pod.ip, PLAINTEXT_PORT)).toMatch(/^-NOAUTH/);
+      expect(await pingOnce(pod.ip, SENTINEL_PLAINTEXT_PORT)).toMatch(/^-NOAUTH/);
+    }
+    const client = cluster.sentinelClient();
+    await writeConfirmed(client, 'k', 50);
+    await primary.kill();
+    await eventually('writes through Sentinel after the kill', async () => { await writeConfirmed(client, 'm', 20); return true; }, 30_000, () => cluster.quietLogs());
+    const promoted = await settled(cluster);
+    expect(promoted).not.toBe(primary);
+    expect(await countPresent(cluster, promoted, [...keys('k', 50), ...keys('m', 20)])).toBe(70);
+  }, 90_000);
+});
