@@ -629,6 +629,7 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     ...optional('networkPolicy', renderNetworkPolicy(instance, selectorLabels(instance.name), childMetadata(instance).labels, {
       ...(metricsOf(instance) ? { metricsPort: METRICS_PORT } : {}),
       ...(tlsOf(instance)?.allowPlaintext ? { extraClientPorts: [PLAINTEXT_PORT] } : {}),
+      ...(instance.spec.failover ? { sentinelPorts: sentinelServicePorts(instance).map((p) => p.port), kubernetesApi: true } : {}),
     })),
     ...optional('podMonitor', renderPodMonitor(instance, selectorLabels(instance.name), childMetadata(instance).labels, INSTANCE_LABEL)),
     ...optional('prometheusRule', renderPrometheusRule(instance, childMetadata(instance).labels)),
