@@ -35,7 +35,8 @@ const FAST_SYNC = { 'repl-diskless-sync-delay': '0' };
 interface Pki { readonly ca: CertificateAuthority; readonly wrongCa: CertificateAuthority }
 
 async function startTlsCluster(
-  tls: NonNullable<RedisInstanceSpec['tls']>, options: { readonly password?: string; readonly shell?: 'sh' | 'busybox' } = {},
+  tls: NonNullable<RedisInstanceSpec['tls']>,
+  options: { readonly password?: string; readonly shell?: 'sh' | 'busybox'; readonly dataDirs?: readonly string[] } = {},
 ): Promise<{ cluster: FailoverCluster; pki: Pki }> {
   const instance = failoverInstance({
     image: 'redis:7.0.15', replicas: 3, config: FAST_SYNC, tls,
@@ -50,6 +51,7 @@ async function startTlsCluster(
   };
   const cluster = createCluster(source, {
     secrets, ...(options.password !== undefined ? { password: options.password } : {}), ...(options.shell ? { shell: options.shell } : {}),
+    ...(options.dataDirs ? { dataDirs: options.dataDirs } : {}),
   });
   await cluster.startAll();
   return { cluster, pki };
@@ -154,5 +156,26 @@ describe('failover over TLS (3 pods, Sentinel, spec.tls)', () => {
     const promoted = await settled(cluster);
     expect(promoted).not.toBe(primary);
     expect(await countPresent(cluster, promoted, [...keys('k', 50), ...keys('m', 20)])).toBe(70);
+  }, 90_000);
+
+  it('turning TLS on for a running failover instance: every pod stops, the new pods (TLS) start on the same claims, elect the node with the data, no key is lost', async () => {
+    // Before: the same instance without TLS.
+    const plain = createCluster(failoverPodSource(failoverInstance({ image: 'redis:7.0.15', replicas: 3, config: FAST_SYNC }, { downAfterMilliseconds: 2000 })));
+    await plain.startAll();
+    // Created together, the pods elected pod 0; both replicas confirm every write.
+    await eventually('pod 0 primary, both replicas linked', async () => (await masters(plain)).join() === '0'
+      && (await podInfo(plain, plain.pods[0], 'replication')).connected_slaves === '2');
+    const client = await plain.direct(plain.pods[0]);
+    for (const key of keys('k', 300)) await client.set(key, key);
+    expect(await client.wait(2, 5_000)).toBe(2);
+    client.disconnect();
+    await Promise.all(plain.pods.map((p) => p.stop({ preStop: false })));
+
+    // After: the StatefulSet with spec.tls, its pods all new, on the old claims.
+    const { cluster } = await startTlsCluster({ secretName: 'cache-tls' }, { dataDirs: plain.pods.map((p) => p.dataDir) });
+    const primary = await settled(cluster);
+    expect(cluster.pods.map((p) => p.logs('start-up')).join('\n')).toMatch(/election: 0\[offset \d+, keys 300\] 1\[offset \d+, keys 300\] 2\[offset \d+, keys 300\] -> cache-\d/);
+    for (const pod of cluster.pods) expect(await countPresent(cluster, pod, keys('k', 300)), pod.name).toBe(300);
+    expect(await masters(cluster)).toEqual([primary.ordinal]);
   }, 90_000);
 });

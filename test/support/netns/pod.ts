@@ -86,6 +86,11 @@ export interface NetnsPodOptions {
   readonly secrets?: Secrets;
   /** 'busybox': every `sh` and the programs the scripts name run as busybox (Alpine images). @default 'sh' */
   readonly shell?: 'sh' | 'busybox';
+  /**
+   * The PersistentVolume of each ordinal, to give a new StatefulSet (a changed pod template)
+   * the claims of pods that ran before. @default a new empty folder per pod
+   */
+  readonly dataDirs?: readonly string[];
 }
 
 export interface RunResult {
@@ -123,8 +128,8 @@ export class NetnsPod {
     this.name = podName(sts, ordinal);
     this.address = network.addPod(this.name, `${this.name}.${sts.spec!.serviceName}.${this.namespace}.svc`);
     this.root = mkdtempSync(join(tmpdir(), `rgt-pod-${this.name}-`));
-    this.dataDir = join(this.root, 'pv');
-    mkdirSync(this.dataDir);
+    this.dataDir = options.dataDirs?.[ordinal] ?? join(this.root, 'pv');
+    mkdirSync(this.dataDir, { recursive: true });
   }
 
   get namespace(): string { return this.source.statefulSet.metadata?.namespace ?? 'default'; }
