@@ -64,8 +64,8 @@ export interface NetworkPolicyPorts {
  * The API server's ports: 443 (the `kubernetes` Service) and 6443 (its usual endpoint port;
  * most network plugins check egress after the Service address is translated). The API
  * server is no pod, so no pod or namespace selector picks it, and its address depends on
- * the cluster: the rule admits these ports to any address (see docs/failover.md, TLS and
- * NetworkPolicy, for the trade-off).
+ * the cluster: the rule admits these ports to any address (the trade-off: docs/failover.md,
+ * NetworkPolicy).
  */
 export const KUBERNETES_API_PORTS: readonly number[] = Object.freeze([443, 6443]);
 
