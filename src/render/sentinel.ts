@@ -158,8 +158,6 @@ const containerSecurityContext = REDIS_CONTAINER_SECURITY_CONTEXT;
 export function sentinelProbeCommand(tls = false): string[] {
   return ['sh', '-c', `redis-cli ${tls ? `${TLS_CLI_FLAGS} ` : ''}-h 127.0.0.1 -p ${SENTINEL_PORT} ping | grep -q PONG`];
 }
-/** The Sentinel probe without TLS. */
-export const SENTINEL_PROBE_COMMAND = sentinelProbeCommand();
 
 function sentinelContainer(instance: ResolvedRedisInstance): V1Container {
   const merged = mergedRedisConfig(instance.spec.config);

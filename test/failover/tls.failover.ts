@@ -77,7 +77,7 @@ describe('failover over TLS (3 pods, Sentinel, spec.tls)', () => {
     const { cluster, pki } = await startTlsCluster({ secretName: 'cache-tls', authClients: true });
     const first = await settled(cluster);
     expect(first.ordinal).toBe(0);
-    expect(first.logs('start-up') + cluster.pods.map((p) => p.logs('start-up')).join('')).toContain('election: 0[offset 0, keys 0] 1[offset 0, keys 0] 2[offset 0, keys 0] -> cache-0');
+    expect(cluster.pods.map((p) => p.logs('start-up')).join('\n')).toContain('election: 0[offset 0, keys 0] 1[offset 0, keys 0] 2[offset 0, keys 0] -> cache-0');
     const tls = cluster.tls!;
 
     for (const pod of cluster.pods) {
