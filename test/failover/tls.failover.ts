@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisInstanceSpec } from '../../src/api/types';
@@ -68,6 +69,12 @@ function tlsPing(host: string, port: number, options: { ca: string; cert?: strin
     conn.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
     conn.on('close', () => resolve(reply.trim() || 'closed without a reply'));
   });
+}
+
+/** Every file under `dir` with its bytes (hex). */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .map((e) => [join(e.parentPath, e.name).slice(dir.length), readFileSync(join(e.parentPath, e.name)).toString('hex')]));
 }
 
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}:${i}`);
@@ -158,7 +165,7 @@ describe('failover over TLS (3 pods, Sentinel, spec.tls)', () => {
     expect(await countPresent(cluster, promoted, [...keys('k', 50), ...keys('m', 20)])).toBe(70);
   }, 90_000);
 
-  it('turning TLS on for a running failover instance: every pod stops, the new pods (TLS) start on the same claims, elect the node with the data, no key is lost', async () => {
+  it('turning TLS on for a running failover instance: a rolling update stops at the first TLS pod, which waits, untouched; a full restart on the same claims elects the node with the data, no key is lost', async () => {
     // Before: the same instance without TLS.
     const plain = createCluster(failoverPodSource(failoverInstance({ image: 'redis:7.0.15', replicas: 3, config: FAST_SYNC }, { downAfterMilliseconds: 2000 })));
     await plain.startAll();
@@ -168,14 +175,38 @@ describe('failover over TLS (3 pods, Sentinel, spec.tls)', () => {
     const client = await plain.direct(plain.pods[0]);
     for (const key of keys('k', 300)) await client.set(key, key);
     expect(await client.wait(2, 5_000)).toBe(2);
+
+    // A rolling update replaces pod 2 first: with TLS it reaches no plain peer, so it waits
+    // (electing, as nobody answers it), never starting empty or as a second primary; its
+    // claim is untouched, and the old pods go on serving.
+    const rolled = plain.pods[2];
+    await rolled.stop();
+    const files = snapshot(rolled.dataDir);
+    const tlsInstance = failoverInstance({ image: 'redis:7.0.15', replicas: 3, config: FAST_SYNC, tls: { secretName: 'cache-tls' } }, { downAfterMilliseconds: 2000 });
+    const dir = makeTempDir('failover-tls-rolled-');
+    const ca = makeCa(dir, 'ca');
+    rolled.replaceTemplate(failoverPodSource(tlsInstance), { secrets: { 'cache-tls': tlsSecret(ca, issue(ca, 'cache', tlsDnsNames(tlsInstance, 'cache-primary'))) } });
+    const starting = rolled.start().catch((e: Error) => e);
+    // Each TLS call to a plain peer runs into redis-cli's 2 s timeout: a round takes seconds.
+    await eventually('the TLS pod to wait', async () => rolled.logs('start-up').includes('electing: waiting until all 3 nodes answer'), 30_000, () => plain.quietLogs());
+    await rolled.kill();
+    expect(await starting).toBeInstanceOf(Error);
+    expect(rolled.logs('start-up')).not.toMatch(/starting as/);
+    expect(snapshot(rolled.dataDir)).toEqual(files);
+    expect(await masters(plain)).toEqual([0]);
+    await client.set('during-rollout', 'ok');
     client.disconnect();
+
+    // The way through: every pod stops (kubectl delete statefulset), the new StatefulSet's pods start together.
     await Promise.all(plain.pods.map((p) => p.stop({ preStop: false })));
 
     // After: the StatefulSet with spec.tls, its pods all new, on the old claims.
     const { cluster } = await startTlsCluster({ secretName: 'cache-tls' }, { dataDirs: plain.pods.map((p) => p.dataDir) });
     const primary = await settled(cluster);
-    expect(cluster.pods.map((p) => p.logs('start-up')).join('\n')).toMatch(/election: 0\[offset \d+, keys 300\] 1\[offset \d+, keys 300\] 2\[offset \d+, keys 300\] -> cache-\d/);
+    // Pod 2 missed the write made while it waited: pods 0 and 1 hold the most keys, and the lower ordinal wins.
+    expect(cluster.pods.map((p) => p.logs('start-up')).join('\n')).toMatch(/election: 0\[offset \d+, keys 301\] 1\[offset \d+, keys 301\] 2\[offset \d+, keys 300\] -> cache-0/);
     for (const pod of cluster.pods) expect(await countPresent(cluster, pod, keys('k', 300)), pod.name).toBe(300);
     expect(await masters(cluster)).toEqual([primary.ordinal]);
+    expect(await countPresent(cluster, primary, ['during-rollout'])).toBe(1);
   }, 90_000);
 });

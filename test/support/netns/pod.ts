@@ -119,10 +119,10 @@ export class NetnsPod {
   initLogs: Record<string, RunResult> = {};
 
   constructor(
-    private readonly source: RenderedPodSource,
+    private source: RenderedPodSource,
     readonly ordinal: number,
     private readonly network: PodNetwork,
-    private readonly options: NetnsPodOptions = {},
+    private options: NetnsPodOptions = {},
   ) {
     const sts = source.statefulSet;
     this.name = podName(sts, ordinal);
@@ -150,6 +150,17 @@ export class NetnsPod {
     const init = podSpec(this.source.statefulSet).initContainers?.map((c) => `--- ${this.name}/${c.name} (init)\n${read(join(this.root, `gen${this.generation}-${c.name}.log`))}`) ?? [];
     const containers = this.running.map((p) => `--- ${this.name}/${p.container}\n${read(p.logFile)}`);
     return [...init, ...containers].join('\n');
+  }
+
+  /**
+   * The next `start()` runs another pod template (and Secrets): what a rolling update does to
+   * this pod, same name, same network namespace, same claim. The others keep theirs.
+   */
+  replaceTemplate(source: RenderedPodSource, options: Pick<NetnsPodOptions, 'secrets'> = {}): void {
+    if (this.alive) throw new Error(`pod ${this.name} is running: stop it before replacing its template`);
+    if (podName(source.statefulSet, this.ordinal) !== this.name) throw new Error(`the new template names pod ${podName(source.statefulSet, this.ordinal)}, not ${this.name}`);
+    this.source = source;
+    this.options = { ...this.options, ...options };
   }
 
   /** Empty the PersistentVolume (a lost disk, a deleted claim). */
