@@ -189,7 +189,7 @@ export interface RedisInstanceSpec {
   readonly metrics?: RedisInstanceSpecMetrics;
 
   /**
-   * TLS on the Redis port (6379), for clients, replication, probes and the exporter. The certificate comes from a kubernetes.io/tls Secret with ca.crt (secretName), or from a cert-manager Certificate rendered for the instance's DNS names (issuerRef). Plain TCP is refused unless allowPlaintext. Absent means no TLS.
+   * TLS on the Redis port (6379) and, with failover, the Sentinel port (26379), for clients, replication, probes, the exporter, Sentinel and the failover scripts. The certificate comes from a kubernetes.io/tls Secret with ca.crt (secretName), or from a cert-manager Certificate rendered for the instance's DNS names (issuerRef). Plain TCP is refused unless allowPlaintext. Absent means no TLS.
    *
    * @schema RedisInstanceSpec#tls
    */
@@ -612,7 +612,7 @@ export function toJson_RedisInstanceSpecMetrics(obj: RedisInstanceSpecMetrics | 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * TLS on the Redis port (6379), for clients, replication, probes and the exporter. The certificate comes from a kubernetes.io/tls Secret with ca.crt (secretName), or from a cert-manager Certificate rendered for the instance's DNS names (issuerRef). Plain TCP is refused unless allowPlaintext. Absent means no TLS.
+ * TLS on the Redis port (6379) and, with failover, the Sentinel port (26379), for clients, replication, probes, the exporter, Sentinel and the failover scripts. The certificate comes from a kubernetes.io/tls Secret with ca.crt (secretName), or from a cert-manager Certificate rendered for the instance's DNS names (issuerRef). Plain TCP is refused unless allowPlaintext. Absent means no TLS.
  *
  * @schema RedisInstanceSpecTls
  */
@@ -646,7 +646,7 @@ export interface RedisInstanceSpecTls {
   readonly authClients?: boolean;
 
   /**
-   * During a migration to TLS, also serve plain TCP on port 6380 (named redis-plain). Remove once every client uses TLS.
+   * During a migration to TLS, also serve plain TCP on port 6380 (named redis-plain) and, with failover, Sentinel on 26380 (sentinel-plain). Remove once every client uses TLS.
    *
    * @schema RedisInstanceSpecTls#allowPlaintext
    */

@@ -147,7 +147,7 @@ export interface RedisTlsSpec {
    */
   readonly authClients?: boolean;
   /**
-   * Also serve plain TCP on port 6380 while clients move to TLS.
+   * Also serve plain TCP on port 6380 (and, with failover, Sentinel on 26380) while clients move to TLS.
    * @default false
    */
   readonly allowPlaintext?: boolean;
@@ -194,7 +194,7 @@ export interface RedisInstanceSpec {
    */
   readonly metrics?: RedisMetricsSpec;
   /**
-   * TLS for clients, replication, probes and the exporter.
+   * TLS for clients, replication, probes, the exporter and (with failover) Sentinel and the pod scripts.
    * @default - plain TCP
    */
   readonly tls?: RedisTlsSpec;

@@ -263,13 +263,6 @@ function failoverIssues(spec: any): Array<{ path: FieldPath; message: string }> 
     const why = spec.failover === 'sentinel' ? 'failover is sentinel' : `failover defaults to sentinel with replicas ${replicas}`;
     out.push({ path: ['spec', 'podAgent'], message: `false is refused because ${why}: the pod agent keeps the role labels that the primary Service follows (docs/failover.md); remove podAgent, or set failover: none` });
   }
-  // Sentinel and the failover scripts speak plain TCP, and with spec.tls Redis serves TLS only.
-  if (spec.tls !== undefined && spec.tls?.enabled !== false && failoverModeOf(spec) === 'sentinel') {
-    out.push({
-      path: ['spec', 'tls'],
-      message: 'TLS together with Sentinel failover is not supported yet (Sentinel and the failover scripts connect in plain TCP, and with tls Redis serves TLS only); set failover: none, or remove tls',
-    });
-  }
   return out;
 }
 

@@ -36,7 +36,9 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
  * (always with failover: docs/failover.md; the config status: docs/live-changes.md). Its pod,
  * namespace and instance come from the env the StatefulSet gives it; the config agent's
  * status file from CONFIG_STATUS_FILE; the password, with auth, from the file
- * REDIS_PASSWORD_FILE names (read again on each connection). Runs until SIGTERM or SIGINT.
+ * REDIS_PASSWORD_FILE names (read again on each connection); with TLS, the CA, certificate
+ * and key from REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE, checking the
+ * server name REDIS_TLS_SERVER_NAME. Runs until SIGTERM or SIGINT.
  */
 export function roleAgentCommand(ctx: CommandContext): Command {
   return new Command('role-agent')
@@ -67,6 +69,13 @@ export function roleAgentCommand(ctx: CommandContext): Command {
           throw new UsageError(`cannot read the password file ${env.REDIS_PASSWORD_FILE}: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
+      // spec.tls: Redis and Sentinel speak TLS only; the agent presents the pod's certificate.
+      const tls = env.REDIS_TLS_CA_FILE ? {
+        caFile: env.REDIS_TLS_CA_FILE,
+        ...(env.REDIS_TLS_CERT_FILE ? { certFile: env.REDIS_TLS_CERT_FILE } : {}),
+        ...(env.REDIS_TLS_KEY_FILE ? { keyFile: env.REDIS_TLS_KEY_FILE } : {}),
+        ...(env.REDIS_TLS_SERVER_NAME ? { serverName: env.REDIS_TLS_SERVER_NAME } : {}),
+      } : undefined;
       let kubeConfig;
       try {
         kubeConfig = loadKubeConfig({ kubeconfig: options.kubeconfig, env: options.kubeconfig ? env : { KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST } }).kubeConfig;
@@ -80,13 +89,13 @@ export function roleAgentCommand(ctx: CommandContext): Command {
       process.once('SIGINT', onSignal);
       ctx.io.stderr(statusOnly
         ? `role-agent: pod ${namespace}/${podName}, instance ${instance}, config status only (${configStatusFile ?? 'no CONFIG_STATUS_FILE'})`
-        : `role-agent: pod ${namespace}/${podName}, instance ${instance}, Redis ${options.redisHost}:${redisPort}, Sentinel ${options.redisHost}:${sentinelPort}`);
+        : `role-agent: pod ${namespace}/${podName}, instance ${instance}, Redis ${options.redisHost}:${redisPort}, Sentinel ${options.redisHost}:${sentinelPort}${tls ? ` (TLS, server name ${tls.serverName ?? options.redisHost})` : ''}`);
       try {
         await runRoleAgent({
           kubeConfig, namespace, podName, instance, statusOnly, configStatusFile,
           ...(statusOnly ? {} : {
-            redis: { host: options.redisHost, port: redisPort, password },
-            sentinel: { host: options.redisHost, port: sentinelPort, password },
+            redis: { host: options.redisHost, port: redisPort, password, ...(tls ? { tls } : {}) },
+            sentinel: { host: options.redisHost, port: sentinelPort, password, ...(tls ? { tls } : {}) },
             passwordFile: env.REDIS_PASSWORD_FILE || undefined,
           }),
           // Sentinel knows the pods by their stable DNS names (announce-hostnames).

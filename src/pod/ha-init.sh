@@ -19,6 +19,8 @@ run_dir=${conf%/*}
 inspect_conf="$run_dir/inspect.conf"
 inspect_sock="$run_dir/inspect.sock"
 inspect_pid=
+# The inspect server's network port: tls-port with TLS (see start_inspect).
+if [ -n "$tls_flags" ]; then listen_key=tls-port; else listen_key=port; fi
 
 has_data_files() {
   [ -e "$DATA_DIR/$RDB_FILENAME" ] || [ -e "$DATA_DIR/$AOF_DIRNAME" ] || [ -e "$DATA_DIR/$AOF_FILENAME" ]
@@ -34,7 +36,8 @@ if has_data_files; then started_with_data=1; else started_with_data=0; fi
 start_inspect() {
   {
     echo "include ${0%/*}/redis.conf"
-    echo "port $1"
+    # With TLS the real port speaks TLS only, as Redis will (peers read it with TLS).
+    if [ -n "$tls_flags" ]; then echo 'port 0'; echo "tls-port $1"; else echo "port $1"; fi
     echo "unixsocket $inspect_sock"
     echo 'save ""'
     echo "replicaof $ELECTION_HOST $REDIS_PORT"
@@ -45,7 +48,7 @@ start_inspect() {
   redis-server "$inspect_conf" > "$run_dir/inspect.log" 2>&1 &
   inspect_pid=$!
   n=0
-  until [ "$(cli -s "$inspect_sock" ping)" = PONG ]; do
+  until [ "$(sock_cli "$inspect_sock" ping)" = PONG ]; do
     if ! kill -0 "$inspect_pid" 2>/dev/null; then
       cat "$run_dir/inspect.log" >&2
       log "redis-server could not load $DATA_DIR"; exit 1
@@ -57,7 +60,7 @@ start_inspect() {
 
 stop_inspect() {
   [ -n "$inspect_pid" ] || return 0
-  cli -s "$inspect_sock" shutdown nosave >/dev/null || :
+  sock_cli "$inspect_sock" shutdown nosave >/dev/null || :
   wait "$inspect_pid" 2>/dev/null || :
   inspect_pid=
   rm -f "$inspect_conf" "$inspect_sock"
@@ -70,9 +73,9 @@ my_keys=0
 read_my_data() {
   if [ "$started_with_data" = 1 ]; then
     [ -n "$inspect_pid" ] || start_inspect 0
-    info=$(cli -s "$inspect_sock" info replication)
+    info=$(sock_cli "$inspect_sock" info replication)
     my_offset=$(field master_repl_offset)
-    info=$(cli -s "$inspect_sock" info keyspace)
+    info=$(sock_cli "$inspect_sock" info keyspace)
     my_keys=$(keys_in)
   fi
 }
@@ -192,7 +195,7 @@ while :; do
       if can_follow "$found"; then role=replica; primary=$found; break; fi
     else
       # Nobody runs: elect. Serve this node's data read-only on the real port.
-      if ! cli -s "$inspect_sock" ping >/dev/null || [ "$(cli -s "$inspect_sock" config get port | sed -n 2p)" = 0 ]; then
+      if ! sock_cli "$inspect_sock" ping >/dev/null || [ "$(sock_cli "$inspect_sock" config get "$listen_key" | sed -n 2p)" = 0 ]; then
         stop_inspect
         start_inspect "$REDIS_PORT"
       fi
@@ -220,10 +223,12 @@ stop_inspect
   fi
 } > "$conf.tmp"
 mv "$conf.tmp" "$conf"
-# For the preStop hook, which runs with the redis container's env.
+# For the preStop hook, which runs with the redis container's env. Values single-quoted
+# (the TLS flags hold spaces).
 {
-  for v in INSTANCE POD_NAME POD_NAMESPACE REPLICAS REDIS_PORT SENTINEL_PORT PRE_STOP_TIMEOUT_SECONDS; do
-    eval "printf '%s=%s\\n' $v \"\$$v\""
+  for v in INSTANCE POD_NAME POD_NAMESPACE REPLICAS REDIS_PORT SENTINEL_PORT PRE_STOP_TIMEOUT_SECONDS REDIS_CLI_TLS_FLAGS; do
+    eval "value=\${$v:-}"
+    printf "%s='%s'\\n" "$v" "$(printf '%s' "$value" | sed "s/'/'\\\\''/g")"
   done
 } > "$run_dir/ha.env"
 if [ "$role" = primary ]; then log "starting as primary"; else log "starting as a replica of $primary"; fi

@@ -33,7 +33,17 @@ if [ ! -s "$conf" ]; then
   done
   if [ "$(field role)" = master ]; then primary=$me; else primary=$(field master_host); fi
   {
-    echo "port $SENTINEL_PORT"
+    if [ -n "$tls_flags" ]; then
+      # spec.tls: TLS only on the Sentinel port (plain TCP only on SENTINEL_PLAINTEXT_PORT
+      # during a migration, as Redis on 6380), and the TLS directives of redis.conf: the
+      # certificate files, tls-auth-clients, the user's tuning keys, and tls-replication yes,
+      # which makes Sentinel's own connections to Redis and to the other Sentinels TLS.
+      echo "port ${SENTINEL_PLAINTEXT_PORT:-0}"
+      echo "tls-port $SENTINEL_PORT"
+      sed -n '/^tls-port /d; /^tls-/p' "${0%/*}/redis.conf"
+    else
+      echo "port $SENTINEL_PORT"
+    fi
     echo "dir $SENTINEL_DIR"
     # Before `sentinel monitor`: its host is a DNS name.
     echo 'sentinel resolve-hostnames yes'

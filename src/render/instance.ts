@@ -12,7 +12,7 @@ import {
 import { derivedMemoryConfig } from '../redis-conf/memory';
 import { renderNetworkPolicy, type NetworkPolicy } from './network-policy';
 import {
-  PLAINTEXT_PORT, PLAINTEXT_PORT_NAME, TLS_CA_FILE, TLS_CERT_FILE, TLS_CLI_FLAGS, TLS_KEY_FILE, TLS_VOLUME_MOUNT, renderCertificate,
+  PLAINTEXT_PORT, PLAINTEXT_PORT_NAME, SENTINEL_PLAINTEXT_PORT, SENTINEL_PLAINTEXT_PORT_NAME, TLS_CA_FILE, TLS_CERT_FILE, TLS_CLI_FLAGS, TLS_KEY_FILE, TLS_VOLUME_MOUNT, renderCertificate,
   tlsOf, tlsRedisConfig, tlsVolume, type Certificate,
 } from './tls';
 import {
@@ -292,6 +292,16 @@ export function renderConfigMap(instance: ResolvedRedisInstance, redisConf = ins
   };
 }
 
+/** Sentinel's Service ports, with failover: TLS with spec.tls, and plain TCP besides during a migration to TLS. */
+function sentinelServicePorts(instance: ResolvedRedisInstance): NonNullable<NonNullable<V1Service['spec']>['ports']> {
+  if (!instance.spec.failover) return [];
+  return [
+    { name: 'sentinel', port: SENTINEL_PORT, targetPort: 'sentinel', protocol: 'TCP' },
+    ...(tlsOf(instance)?.allowPlaintext
+      ? [{ name: SENTINEL_PLAINTEXT_PORT_NAME, port: SENTINEL_PLAINTEXT_PORT, targetPort: SENTINEL_PLAINTEXT_PORT_NAME, protocol: 'TCP' }] : []),
+  ];
+}
+
 /** The headless Service that governs the StatefulSet and gives each pod a DNS name. */
 export function renderHeadlessService(instance: ResolvedRedisInstance): V1Service {
   return {
@@ -303,7 +313,7 @@ export function renderHeadlessService(instance: ResolvedRedisInstance): V1Servic
       selector: selectorLabels(instance.name),
       ports: [
         ...clientServicePorts(instance),
-        ...(instance.spec.failover ? [{ name: 'sentinel', port: SENTINEL_PORT, targetPort: 'sentinel', protocol: 'TCP' }] : []),
+        ...sentinelServicePorts(instance),
         ...(metricsOf(instance) ? [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: 'TCP' }] : []),
       ],
       // With failover, pods find each other's Sentinels by pod DNS name before Redis is
@@ -638,6 +648,7 @@ export function renderInstance(instance: ResolvedRedisInstance): RenderedInstanc
     ...optional('networkPolicy', renderNetworkPolicy(instance, selectorLabels(instance.name), childMetadata(instance).labels, {
       ...(metricsOf(instance) ? { metricsPort: METRICS_PORT } : {}),
       ...(tlsOf(instance)?.allowPlaintext ? { extraClientPorts: [PLAINTEXT_PORT] } : {}),
+      ...(instance.spec.failover ? { sentinelPorts: sentinelServicePorts(instance).map((p) => p.port), kubernetesApi: true } : {}),
     })),
     ...optional('podMonitor', renderPodMonitor(instance, selectorLabels(instance.name), childMetadata(instance).labels, INSTANCE_LABEL)),
     ...optional('prometheusRule', renderPrometheusRule(instance, childMetadata(instance).labels)),

@@ -11,11 +11,12 @@ import { REDIS_PORT } from '../redis-conf/render';
  * Ingress, port by port:
  * - the Redis port (and the Sentinel port) from the instance's own pods: replication, and
  *   Sentinels watching each other;
- * - the Redis port from the clients: pods of the instance's namespace labelled
+ * - the Redis port (with failover, the Sentinel port too: Sentinel-aware clients ask it for
+ *   the primary) from the clients: pods of the instance's namespace labelled
  *   `redis.github.com/client-<name>: "true"` (clientLabel), plus the peers in `from`;
  * - the metrics port from the namespace `metricsNamespace` only (with spec.metrics).
- * Egress stays unrestricted unless `restrictEgress`: then only to the instance's own pods
- * and to DNS.
+ * Egress stays unrestricted unless `restrictEgress`: then only to the instance's own pods,
+ * to DNS and, when the role agent runs (failover), to the Kubernetes API server.
  */
 
 /**
@@ -53,7 +54,20 @@ export interface NetworkPolicyPorts {
   readonly extraClientPorts?: readonly number[];
   /** The metrics port, when the exporter sidecar runs. */
   readonly metricsPort?: number;
+  /** Sentinel's ports for clients, with failover (26379, and its plain port during a TLS migration). */
+  readonly sentinelPorts?: readonly number[];
+  /** The role agent runs (failover): with restrictEgress, egress to the API server too. */
+  readonly kubernetesApi?: boolean;
 }
+
+/**
+ * The API server's ports: 443 (the `kubernetes` Service) and 6443 (its usual endpoint port;
+ * most network plugins check egress after the Service address is translated). The API
+ * server is no pod, so no pod or namespace selector picks it, and its address depends on
+ * the cluster: the rule admits these ports to any address (the trade-off: docs/failover.md,
+ * NetworkPolicy).
+ */
+export const KUBERNETES_API_PORTS: readonly number[] = Object.freeze([443, 6443]);
 
 function tcp(...ports: number[]): V1NetworkPolicyPort[] {
   return ports.map((port) => ({ protocol: 'TCP', port }));
@@ -67,10 +81,11 @@ export function renderNetworkPolicy(
 ): NetworkPolicy | undefined {
   const policy = instance.spec.networkPolicy;
   if (!policy.enabled) return undefined;
-  const clientPorts = [REDIS_PORT, ...(ports.extraClientPorts ?? [])];
+  const clientPorts = [REDIS_PORT, ...(ports.extraClientPorts ?? []), ...(ports.sentinelPorts ?? [])];
+  const podPorts = [...new Set([...clientPorts, SENTINEL_PORT])];
   const ownPods: V1NetworkPolicyPeer = { podSelector: { matchLabels: { ...selector } } };
   const ingress: NetworkPolicyIngressRule[] = [
-    { from: [ownPods], ports: tcp(...clientPorts, SENTINEL_PORT) },
+    { from: [ownPods], ports: tcp(...podPorts) },
     {
       from: [
         { podSelector: { matchLabels: clientLabel(instance.name) } },
@@ -95,9 +110,11 @@ export function renderNetworkPolicy(
       ingress,
       ...(policy.restrictEgress ? {
         egress: [
-          { to: [ownPods], ports: tcp(...clientPorts, SENTINEL_PORT) },
+          { to: [ownPods], ports: tcp(...podPorts) },
           // Any resolver: cluster DNS runs in kube-system on most clusters, but not on all.
           { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+          // The role agent patches its pod's label: the API server, at any address.
+          ...(ports.kubernetesApi ? [{ ports: tcp(...KUBERNETES_API_PORTS) }] : []),
         ],
       } : {}),
     },

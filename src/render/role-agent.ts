@@ -4,6 +4,14 @@ import { REDIS_PORT, RUNTIME_CONFIG_DIR } from '../redis-conf/render';
 import { AGENT_STATUS_FILE } from './config-agent';
 import { IMAGE_REPOSITORY, PACKAGE_VERSION } from '../version';
 import { SENTINEL_PORT } from './sentinel';
+import { TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE, TLS_VOLUME_MOUNT, tlsOf } from './tls';
+
+/**
+ * The name the role agent checks in Redis's and Sentinel's certificate: it connects to
+ * 127.0.0.1, and `localhost` is in the rendered Certificate (and must be in a Secret of
+ * one's own, as the exporter needs it too).
+ */
+export const ROLE_AGENT_TLS_SERVER_NAME = 'localhost';
 
 /**
  * The pod agent (spec.podAgent: always with failover): a container in every pod, running
@@ -125,6 +133,13 @@ export function roleAgentContainer(instance: ResolvedRedisInstance): V1Container
         { name: 'SENTINEL_PORT', value: String(SENTINEL_PORT) },
       ] : []),
       ...(auth ? [{ name: 'REDIS_PASSWORD_FILE', value: ROLE_AGENT_PASSWORD_FILE }] : []),
+      // spec.tls: Redis and Sentinel speak TLS only; the pod's certificate is the client certificate.
+      ...(roles && tlsOf(instance) ? [
+        { name: 'REDIS_TLS_CA_FILE', value: TLS_CA_FILE },
+        { name: 'REDIS_TLS_CERT_FILE', value: TLS_CERT_FILE },
+        { name: 'REDIS_TLS_KEY_FILE', value: TLS_KEY_FILE },
+        { name: 'REDIS_TLS_SERVER_NAME', value: ROLE_AGENT_TLS_SERVER_NAME },
+      ] : []),
       // A small heap (the agent holds one pod and one INFO reply at a time) and small young
       // generation: measured 97 MiB peak RSS with them (124 MiB without), most of it the
       // Kubernetes client's code; 1.4 s CPU in its first 30 s, start-up included.
@@ -137,6 +152,8 @@ export function roleAgentContainer(instance: ResolvedRedisInstance): V1Container
       // The config agent's status file (its only reader here; read-only).
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
       ...(auth ? [{ name: PASSWORD_VOLUME, mountPath: ROLE_AGENT_PASSWORD_FILE.replace(/\/[^/]+$/, ''), readOnly: true }] : []),
+      // Mode 0440, group = the pod's fsGroup, which this container has as a supplementary group.
+      ...(roles && tlsOf(instance) ? [structuredClone(TLS_VOLUME_MOUNT)] : []),
     ],
   };
 }

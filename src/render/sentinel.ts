@@ -8,6 +8,9 @@ import {
 } from '../redis-conf/render';
 import { AUTH_DIR, AUTH_VOLUME, PASSWORD_FILE } from './config-agent';
 import { DATA_DIR, DATA_VOLUME, REDIS_CONTAINER_SECURITY_CONTEXT } from './pod';
+import {
+  SENTINEL_PLAINTEXT_PORT, SENTINEL_PLAINTEXT_PORT_NAME, TLS_CLI_FLAGS, TLS_CLI_FLAGS_ENV, TLS_VOLUME_MOUNT, tlsOf,
+} from './tls';
 
 /**
  * The pod side of failover (spec.failover: sentinel): the scripts that run in every pod
@@ -98,7 +101,14 @@ function commonEnv(instance: ResolvedRedisInstance): V1EnvVar[] {
     { name: 'SENTINEL_FAILOVER_TIMEOUT_MS', value: String(failover.failoverTimeoutMilliseconds) },
     { name: 'RUNTIME_CONF', value: RUNTIME_CONFIG_FILE },
     { name: 'START_TIMEOUT_SECONDS', value: String(START_TIMEOUT_SECONDS) },
+    // spec.tls: every redis-cli call of the scripts, to Redis and to Sentinel, uses TLS.
+    ...(tlsOf(instance) ? [{ name: TLS_CLI_FLAGS_ENV, value: TLS_CLI_FLAGS }] : []),
   ];
+}
+
+/** The TLS Secret's mount, for the containers that run the scripts (their redis-cli presents the pod's certificate). */
+function tlsMounts(instance: ResolvedRedisInstance): V1VolumeMount[] {
+  return tlsOf(instance) ? [structuredClone(TLS_VOLUME_MOUNT)] : [];
 }
 
 /** The start-up step's env: the data file names come from the merged config. */
@@ -134,6 +144,8 @@ function startUpContainer(instance: ResolvedRedisInstance): V1Container {
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR },
       { name: DATA_VOLUME, mountPath: DATA_DIR },
+      // The inspect server loads redis.conf's certificate files; the election reads peers over TLS.
+      ...tlsMounts(instance),
     ],
   };
 }
@@ -142,32 +154,40 @@ const containerSecurityContext = REDIS_CONTAINER_SECURITY_CONTEXT;
 
 /**
  * Sentinel answers PING (it needs no password for PING only when it has none: REDISCLI_AUTH
- * covers both). The password is read from the Secret volume on each probe, so a live
- * rotation does not fail the probe.
+ * covers both); with TLS, over TLS, as the Redis probes. The password is read from the
+ * Secret volume on each probe, so a live rotation does not fail the probe.
  */
-export const SENTINEL_PROBE_COMMAND = ['sh', '-c', '[ -z "${REDIS_PASSWORD_FILE:-}" ] || { pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; '
-  + `redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} ping | grep -q PONG`];
+export function sentinelProbeCommand(tls = false): string[] {
+  return ['sh', '-c', '[ -z "${REDIS_PASSWORD_FILE:-}" ] || { pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; '
+    + `redis-cli ${tls ? `${TLS_CLI_FLAGS} ` : ''}-h 127.0.0.1 -p ${SENTINEL_PORT} ping | grep -q PONG`];
+}
 
 function sentinelContainer(instance: ResolvedRedisInstance): V1Container {
   const merged = mergedRedisConfig(instance.spec.config);
   const priority = merged['replica-priority'] === undefined ? DEFAULT_REPLICA_PRIORITY : confValue(merged['replica-priority']);
   const auth = instance.spec.auth;
+  const tls = tlsOf(instance);
+  const probeCommand = sentinelProbeCommand(!!tls);
   return {
     name: SENTINEL_CONTAINER_NAME,
     image: instance.spec.image,
     command: ['sh', `${CONFIG_DIR}/ha-sentinel.sh`],
-    ports: [{ name: 'sentinel', containerPort: SENTINEL_PORT, protocol: 'TCP' }],
+    ports: [
+      { name: 'sentinel', containerPort: SENTINEL_PORT, protocol: 'TCP' },
+      ...(tls?.allowPlaintext ? [{ name: SENTINEL_PLAINTEXT_PORT_NAME, containerPort: SENTINEL_PLAINTEXT_PORT, protocol: 'TCP' }] : []),
+    ],
     env: [
       ...commonEnv(instance),
       { name: 'SENTINEL_DIR', value: SENTINEL_DIR },
       { name: 'REPLICA_PRIORITY', value: priority },
+      ...(tls?.allowPlaintext ? [{ name: 'SENTINEL_PLAINTEXT_PORT', value: String(SENTINEL_PLAINTEXT_PORT) }] : []),
       // The scripts and probes read the password from the Secret volume on each call (a live rotation updates it).
       ...(auth ? [{ name: 'REDIS_PASSWORD_FILE', value: PASSWORD_FILE }] : []),
     ],
     resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '200m', memory: '64Mi' } },
-    readinessProbe: { exec: { command: SENTINEL_PROBE_COMMAND }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1 },
+    readinessProbe: { exec: { command: probeCommand }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3, successThreshold: 1 },
     livenessProbe: {
-      exec: { command: SENTINEL_PROBE_COMMAND }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6, successThreshold: 1,
+      exec: { command: probeCommand }, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6, successThreshold: 1,
     },
     securityContext: containerSecurityContext,
     volumeMounts: [
@@ -175,6 +195,7 @@ function sentinelContainer(instance: ResolvedRedisInstance): V1Container {
       { name: 'runtime', mountPath: RUNTIME_CONFIG_DIR, readOnly: true },
       { name: SENTINEL_VOLUME, mountPath: SENTINEL_DIR },
       ...(auth ? [{ name: AUTH_VOLUME, mountPath: AUTH_DIR, readOnly: true }] : []),
+      ...tlsMounts(instance),
     ],
   };
 }

@@ -27,6 +27,13 @@ export const TLS_CA_FILE = `${TLS_DIR}/ca.crt`;
 export const PLAINTEXT_PORT = 6380;
 export const PLAINTEXT_PORT_NAME = 'redis-plain';
 
+/**
+ * Sentinel's plain TCP port during a migration to TLS (allowPlaintext), named
+ * `sentinel-plain`: Sentinel serves TLS on 26379 as Redis does on 6379.
+ */
+export const SENTINEL_PLAINTEXT_PORT = 26380;
+export const SENTINEL_PLAINTEXT_PORT_NAME = 'sentinel-plain';
+
 /** redis.conf keys only spec.tls may set (the CRD states the same list in CEL). */
 export const TLS_CONFIG_KEYS: readonly string[] = Object.freeze([
   'tls-port', 'tls-cert-file', 'tls-key-file', 'tls-key-file-pass', 'tls-client-cert-file', 'tls-client-key-file',
@@ -67,6 +74,8 @@ export function tlsRedisConfig(spec: ResolvedRedisInstance['spec']): Record<stri
  * with `authClients` too. redis-cli checks the chain, not the host name.
  */
 export const TLS_CLI_FLAGS = `--tls --cacert ${TLS_CA_FILE} --cert ${TLS_CERT_FILE} --key ${TLS_KEY_FILE}`;
+/** The env var that gives the pod scripts (config agent, failover scripts) TLS_CLI_FLAGS. */
+export const TLS_CLI_FLAGS_ENV = 'REDIS_CLI_TLS_FLAGS';
 
 export function tlsVolume(instance: ResolvedRedisInstance): V1Volume | undefined {
   const secretName = tlsSecretName(instance);

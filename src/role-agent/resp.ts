@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 
 /**
  * The few Redis commands the role agent sends (AUTH, INFO replication, SENTINEL FAILOVER),
- * one short-lived connection per command, over RESP2. A client library would be one more
+ * one short-lived connection per command, over RESP2, in plain TCP or TLS. A client library would be one more
  * production dependency of the image for three commands; this reader handles exactly the
  * reply types those commands return and bounds time and memory whatever the server sends.
  */
@@ -68,6 +70,24 @@ export function parseReply(buffer: Buffer, offset = 0): { value: RespValue | Red
   }
 }
 
+/**
+ * TLS to Redis or Sentinel (spec.tls): the files of the pod's TLS Secret, read at every
+ * connection (a renewed Secret is used at once; three small files a second cost nothing).
+ */
+export interface RedisTls {
+  /** The CA that signed the server's certificate (ca.crt). */
+  readonly caFile: string;
+  /** The client certificate and key (the pod's own, for tls-auth-clients). */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /**
+   * The name the server's certificate must carry (SNI and the host name check). The pods
+   * connect to 127.0.0.1 and check `localhost`, which the rendered Certificate lists (and
+   * the exporter needs too). @default the host
+   */
+  readonly serverName?: string;
+}
+
 export interface RedisTarget {
   readonly host: string;
   readonly port: number;
@@ -75,13 +95,40 @@ export interface RedisTarget {
   readonly password?: string;
   /** For connect, send and reply together. @default 2000 ms */
   readonly timeoutMs?: number;
+  /** Connect with TLS (no plain connection is tried). */
+  readonly tls?: RedisTls;
+}
+
+function connectTo(target: RedisTarget) {
+  const tls = target.tls;
+  if (!tls) return { socket: createConnection({ host: target.host, port: target.port }), ready: 'connect' as const };
+  const serverName = tls.serverName ?? target.host;
+  const socket = tlsConnect({
+    host: target.host,
+    port: target.port,
+    ca: readFileSync(tls.caFile),
+    ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),
+    ...(tls.keyFile ? { key: readFileSync(tls.keyFile) } : {}),
+    // SNI takes host names only; the identity check below takes either.
+    ...(/^[\d.]+$|:/.test(serverName) ? {} : { servername: serverName }),
+    checkServerIdentity: (_host, cert) => checkServerIdentity(serverName, cert),
+  });
+  return { socket, ready: 'secureConnect' as const };
 }
 
 /** Send one command (after AUTH, when a password is set) and return its reply; error replies throw. */
 export function sendCommand(target: RedisTarget, args: readonly string[]): Promise<RespValue> {
   const commands = [...(target.password !== undefined ? [['AUTH', target.password]] : []), args];
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: target.host, port: target.port });
+    let connection: ReturnType<typeof connectTo>;
+    try {
+      connection = connectTo(target);
+    } catch (error) {
+      // An unreadable certificate file: as any other failure to connect.
+      reject(error as Error);
+      return;
+    }
+    const { socket, ready } = connection;
     let buffer = Buffer.alloc(0);
     const replies: Array<RespValue | RedisReplyError> = [];
     const finish = (error?: Error, value?: RespValue) => {
@@ -91,7 +138,7 @@ export function sendCommand(target: RedisTarget, args: readonly string[]): Promi
       else resolve(value!);
     };
     const timer = setTimeout(() => finish(new Error(`no reply from ${target.host}:${target.port} within ${target.timeoutMs ?? 2000} ms`)), target.timeoutMs ?? 2000);
-    socket.on('connect', () => socket.write(Buffer.concat(commands.map(encodeCommand))));
+    socket.on(ready, () => socket.write(Buffer.concat(commands.map(encodeCommand))));
     socket.on('error', (error) => finish(error));
     socket.on('close', () => finish(new Error(`${target.host}:${target.port} closed the connection`)));
     socket.on('data', (chunk) => {

@@ -121,14 +121,13 @@ describe('the CRD', () => {
 });
 
 describe('TLS with failover', () => {
-  it('is refused until Sentinel speaks TLS, naming the field; without failover TLS stays valid', () => {
+  it('is valid: Sentinel, the pod scripts and the role agent speak TLS too (docs/failover.md, TLS)', () => {
     const base = { image: 'redis:7.2.4', tls: { secretName: 'cache-tls' } };
-    const issues = (spec: object) => validateRedisInstance({ apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata: { name: 'cache', namespace: 'web' }, spec })
-      .issues.map((i) => `${i.path}: ${i.message}`);
-    expect(issues({ ...base, replicas: 3 })).toEqual([
-      'spec.tls: TLS together with Sentinel failover is not supported yet (Sentinel and the failover scripts connect in plain TCP, and with tls Redis serves TLS only); set failover: none, or remove tls',
-    ]);
-    expect(issues({ ...base, replicas: 3, failover: 'none' })).toEqual([]);
-    expect(issues({ ...base, replicas: 1 })).toEqual([]);
+    const result = (spec: object) => validateRedisInstance({ apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata: { name: 'cache', namespace: 'web' }, spec });
+    const sentinel = result({ ...base, replicas: 3 });
+    expect(sentinel.issues).toEqual([]);
+    expect(sentinel.instance?.spec.failover?.mode).toBe('sentinel');
+    expect(result({ ...base, replicas: 3, tls: { ...base.tls, allowPlaintext: true, authClients: true } }).issues).toEqual([]);
+    expect(result({ ...base, replicas: 3, failover: 'none' }).issues).toEqual([]);
   });
 });

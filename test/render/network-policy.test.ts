@@ -49,7 +49,9 @@ describe('NetworkPolicy', () => {
     expect(admits(policy, self, SENTINEL_PORT)).toBe(true);
     expect(SENTINEL_PORT).toBe(26379);
     expect(admits(policy, client, 6379)).toBe(true);
-    expect(admits(policy, client, SENTINEL_PORT)).toBe(false);
+    // With failover (3 replicas) clients reach Sentinel too: Sentinel-aware clients ask it for the primary.
+    expect(admits(policy, client, SENTINEL_PORT)).toBe(true);
+    expect(admits(render({ replicas: 2 }).networkPolicy!, client, SENTINEL_PORT)).toBe(false);
     expect(admits(policy, { namespace: 'web', labels: { app: 'shop' } }, 6379)).toBe(false);
     expect(admits(policy, { namespace: 'web', labels: { 'redis.github.com/client-cache': 'yes' } }, 6379)).toBe(false);
     expect(admits(policy, { namespace: 'other', labels: { ...clientLabel('cache') } }, 6379)).toBe(false);
@@ -83,6 +85,42 @@ describe('NetworkPolicy', () => {
       { to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache' } } }], ports: [{ protocol: 'TCP', port: 6379 }, { protocol: 'TCP', port: 26379 }] },
       { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
     ]);
+  });
+
+  it('with restricted egress and failover, lets the role agent reach the API server (443 and 6443, any address); never without the agent', () => {
+    const ownPods = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache' } } };
+    const dns = { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] };
+    const api = { ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] };
+    const failover = render({ replicas: 3, networkPolicy: { restrictEgress: true } });
+    expect(failover.statefulSet.spec!.template.spec!.containers.map((c) => c.name)).toContain('role-agent');
+    expect(failover.networkPolicy!.spec.egress).toEqual([
+      { to: [ownPods], ports: [{ protocol: 'TCP', port: 6379 }, { protocol: 'TCP', port: 26379 }] }, dns, api,
+    ]);
+    for (const spec of [{ replicas: 3, failover: 'none' as const }, { replicas: 2 }, { replicas: 1 }]) {
+      const rendered = render({ ...spec, networkPolicy: { restrictEgress: true } });
+      expect(rendered.statefulSet.spec!.template.spec!.containers.map((c) => c.name)).not.toContain('role-agent');
+      expect(rendered.networkPolicy!.spec.egress, JSON.stringify(spec)).toEqual([
+        { to: [ownPods], ports: [{ protocol: 'TCP', port: 6379 }, { protocol: 'TCP', port: 26379 }] }, dns,
+      ]);
+    }
+    // Egress unrestricted (the default): no egress rules at all.
+    expect(render({ replicas: 3 }).networkPolicy!.spec.egress).toBeUndefined();
+    expect(kubernetesSchemaErrors(load(JSON.stringify(failover.networkPolicy)) as any)).toEqual([]);
+  });
+
+  it('with TLS and failover during a migration (allowPlaintext): the plain ports of Redis and Sentinel for clients and own pods', () => {
+    const rendered = render({ replicas: 3, tls: { secretName: 'cache-tls', allowPlaintext: true } });
+    const policy = rendered.networkPolicy!;
+    const client: Pod = { namespace: 'web', labels: clientLabel('cache') };
+    const self: Pod = { namespace: 'web', labels: rendered.statefulSet.spec!.template.metadata!.labels! };
+    for (const port of [6379, 6380, 26379, 26380]) {
+      expect(admits(policy, client, port), `client ${port}`).toBe(true);
+      expect(admits(policy, self, port), `own pod ${port}`).toBe(true);
+    }
+    expect(rendered.service.spec!.ports!.map((p) => `${p.name}:${p.port}`)).toEqual(['redis:6379', 'redis-plain:6380', 'sentinel:26379', 'sentinel-plain:26380']);
+    const tlsOnly = render({ replicas: 3, tls: { secretName: 'cache-tls' } });
+    expect(tlsOnly.service.spec!.ports!.map((p) => `${p.name}:${p.port}`)).toEqual(['redis:6379', 'sentinel:26379']);
+    expect(admits(tlsOnly.networkPolicy!, client, 26380)).toBe(false);
   });
 
   it('is not rendered with enabled: false', () => {

@@ -37,6 +37,45 @@ describe('TLS', () => {
     expect(instanceRedisConf(resolve({ tls: { secretName: 'x', enabled: false } }).instance!).split('\n')).toContain('port 6379');
   });
 
+  it('with failover: Sentinel, the start-up step and the role agent mount the Secret; the scripts and the Sentinel probe use TLS', () => {
+    const flags = '--tls --cacert /etc/redis/tls/ca.crt --cert /etc/redis/tls/tls.crt --key /etc/redis/tls/tls.key';
+    const pod = render({ replicas: 3, tls: { secretName: 'cache-tls' } }).statefulSet.spec!.template.spec!;
+    const all = [...pod.initContainers!, ...pod.containers];
+    const container = (name: string) => all.find((c) => c.name === name)!;
+    const [startUp, sentinel, roleAgent] = [container('start-up'), container('sentinel'), container('role-agent')];
+    for (const c of [startUp, sentinel, roleAgent, container('redis')]) {
+      expect(c.volumeMounts, c.name).toContainEqual({ name: 'tls', mountPath: '/etc/redis/tls', readOnly: true });
+    }
+    for (const c of [startUp, sentinel]) expect(c.env, c.name).toContainEqual({ name: 'REDIS_CLI_TLS_FLAGS', value: flags });
+    expect(sentinel.ports).toEqual([{ name: 'sentinel', containerPort: 26379, protocol: 'TCP' }]);
+    expect(sentinel.env!.map((e) => e.name)).not.toContain('SENTINEL_PLAINTEXT_PORT');
+    for (const probe of [sentinel.readinessProbe!, sentinel.livenessProbe!]) {
+      expect(probe.exec!.command).toEqual(['sh', '-c', `redis-cli ${flags} -h 127.0.0.1 -p 26379 ping | grep -q PONG`]);
+    }
+    expect(roleAgent.env).toEqual(expect.arrayContaining([
+      { name: 'REDIS_TLS_CA_FILE', value: '/etc/redis/tls/ca.crt' },
+      { name: 'REDIS_TLS_CERT_FILE', value: '/etc/redis/tls/tls.crt' },
+      { name: 'REDIS_TLS_KEY_FILE', value: '/etc/redis/tls/tls.key' },
+      { name: 'REDIS_TLS_SERVER_NAME', value: 'localhost' },
+    ]));
+
+    const migrating = render({ replicas: 3, tls: { secretName: 'cache-tls', allowPlaintext: true } }).statefulSet.spec!.template.spec!;
+    const migratingSentinel = migrating.containers.find((c) => c.name === 'sentinel')!;
+    expect(migratingSentinel.ports).toEqual([
+      { name: 'sentinel', containerPort: 26379, protocol: 'TCP' }, { name: 'sentinel-plain', containerPort: 26380, protocol: 'TCP' },
+    ]);
+    expect(migratingSentinel.env).toContainEqual({ name: 'SENTINEL_PLAINTEXT_PORT', value: '26380' });
+
+    // Without TLS: nothing of it.
+    const plain = render({ replicas: 3 }).statefulSet.spec!.template.spec!;
+    for (const c of [...plain.initContainers!, ...plain.containers]) {
+      expect(c.volumeMounts!.map((m) => m.name), c.name).not.toContain('tls');
+      expect((c.env ?? []).map((e) => e.name), c.name).not.toEqual(expect.arrayContaining(['REDIS_CLI_TLS_FLAGS']));
+      expect((c.env ?? []).map((e) => e.name), c.name).not.toEqual(expect.arrayContaining(['REDIS_TLS_CA_FILE']));
+    }
+    expect(plain.containers.find((c) => c.name === 'sentinel')!.readinessProbe!.exec!.command).toEqual(['sh', '-c', 'redis-cli -h 127.0.0.1 -p 26379 ping | grep -q PONG']);
+  });
+
   it('mounts the Secret read-only in Redis and the exporter, and the probes use TLS with the pod certificate', () => {
     const rendered = render({ tls: { secretName: 'cache-tls' }, metrics: {} });
     const pod = rendered.statefulSet.spec!.template.spec!;

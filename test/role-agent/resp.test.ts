@@ -1,6 +1,15 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_REPLY_BYTES, RedisReplyError, encodeCommand, parseInfo, parseReply, sendCommand } from '../../src/role-agent/resp';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateRedisInstance } from '../../src/api/validate';
+import { ROLE_AGENT_TLS_SERVER_NAME } from '../../src/render/role-agent';
+import { tlsDnsNames } from '../../src/render/tls';
+import {
+  MAX_REPLY_BYTES, RedisReplyError, encodeCommand, parseInfo, parseReply, sendCommand, type RedisTarget, type RedisTls,
+} from '../../src/role-agent/resp';
+import { cleanupRedisPods, makeTempDir, renderSpec, secretsFor, startRedisPod } from '../support/redis';
+import { issue, makeCa, tlsSecret } from '../support/tls';
 
 describe('RESP', () => {
   it('encodes a command as an array of bulk strings, lengths in bytes', () => {
@@ -55,5 +64,46 @@ describe('sendCommand', () => {
   it('stops reading a reply larger than the bound', async () => {
     const port = await fake((socket) => socket.write(`$${MAX_REPLY_BYTES}\r\n${'x'.repeat(MAX_REPLY_BYTES + 10)}`));
     await expect(sendCommand({ host: '127.0.0.1', port }, ['INFO'])).rejects.toThrow(`reply larger than ${MAX_REPLY_BYTES} bytes`);
+  });
+});
+
+describe('sendCommand over TLS, against a real redis-server (spec.tls)', () => {
+  afterEach(cleanupRedisPods);
+  const PASSWORD = 'agent-pw';
+
+  /** A TLS pod (certificate for the rendered Certificate's names, localhost among them) and its files as the agent reads them. */
+  async function tlsPod(options: { readonly authClients?: boolean } = {}) {
+    const dir = makeTempDir('resp-tls-');
+    const ca = makeCa(dir, 'ca');
+    const wrongCa = makeCa(dir, 'wrong-ca');
+    const spec = { image: 'redis:7.2.4', auth: { secretName: 'pw' }, tls: { secretName: 'cache-tls', authClients: options.authClients ?? false } };
+    const resolved = validateRedisInstance({ apiVersion: 'redis.github.com/v1', kind: 'RedisInstance', metadata: { name: 'cache', namespace: 'test' }, spec });
+    const leaf = issue(ca, 'cache', tlsDnsNames(resolved.instance!, 'cache-primary'));
+    const rendered = renderSpec(spec);
+    const pod = await startRedisPod(rendered, 0, { secrets: { ...secretsFor(rendered.statefulSet, PASSWORD), 'cache-tls': tlsSecret(ca, leaf) } });
+    const file = (name: string, content: string) => { writeFileSync(join(dir, name), content); return join(dir, name); };
+    const tls: RedisTls = { caFile: ca.certFile, certFile: file('tls.crt', leaf.cert), keyFile: file('tls.key', leaf.key), serverName: ROLE_AGENT_TLS_SERVER_NAME };
+    return { pod, tls, wrongCa, target: { host: '127.0.0.1', port: pod.port, password: PASSWORD, tls } satisfies RedisTarget };
+  }
+
+  it('connects with the CA, checks the server name the pods use (localhost), and authenticates; a plain connection gets no reply', async () => {
+    const { target } = await tlsPod();
+    expect(ROLE_AGENT_TLS_SERVER_NAME).toBe('localhost');
+    expect(parseInfo(String(await sendCommand(target, ['INFO', 'replication']))).role).toBe('master');
+    await expect(sendCommand({ ...target, tls: { ...target.tls, serverName: 'cache-0.cache.other.svc' } }, ['PING']))
+      .rejects.toThrow("Hostname/IP does not match certificate's altnames");
+    await expect(sendCommand({ ...target, tls: undefined, timeoutMs: 1_000 }, ['PING'])).rejects.toThrow(/closed the connection|no reply|ECONNRESET/);
+  });
+
+  it('refuses a server its CA did not sign, and says which file it could not read', async () => {
+    const { target, wrongCa } = await tlsPod();
+    await expect(sendCommand({ ...target, tls: { ...target.tls, caFile: wrongCa.certFile } }, ['PING'])).rejects.toThrow(/self[- ]signed certificate in certificate chain/);
+    await expect(sendCommand({ ...target, tls: { ...target.tls, caFile: '/nonexistent/ca.crt' } }, ['PING'])).rejects.toThrow("ENOENT: no such file or directory, open '/nonexistent/ca.crt'");
+  });
+
+  it('with authClients: presents the pod certificate; without one the server refuses', async () => {
+    const { target } = await tlsPod({ authClients: true });
+    expect(await sendCommand(target, ['PING'])).toBe('PONG');
+    await expect(sendCommand({ ...target, tls: { caFile: target.tls.caFile, serverName: 'localhost' } }, ['PING'])).rejects.toThrow();
   });
 });

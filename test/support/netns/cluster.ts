@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { SENTINEL_PORT } from '../../../src/render/sentinel';
 import { sweepStaleNamespaces, PodNetwork } from './network';
 import { NetnsPod, type NetnsPodOptions } from './pod';
-import type { FailoverPodSource } from './seam';
+import { podTls, type FailoverPodSource, type PodTls } from './seam';
 
 const clusters = new Set<FailoverCluster>();
 
@@ -18,9 +18,12 @@ export class FailoverCluster {
   private readonly clients = new Set<Redis>();
 
   private readonly password?: string;
+  /** With spec.tls: the pods' CA, certificate and key (from the TLS Secret), which the clients present. */
+  readonly tls?: PodTls;
 
   constructor(readonly source: FailoverPodSource, options: ClusterOptions = {}) {
     this.password = options.password;
+    this.tls = podTls(source, options.secrets);
     const replicas = source.statefulSet.spec!.replicas ?? 1;
     this.pods = Array.from({ length: replicas }, (_, i) => new NetnsPod(source, i, this.network, options));
     clusters.add(this);
@@ -60,6 +63,7 @@ export class FailoverCluster {
       host: pod.ip, port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0,
       retryStrategy: () => null, connectTimeout: 2_000, enableReadyCheck: false,
       ...(this.password !== undefined ? { password: this.password } : {}),
+      ...(this.tls ? { tls: this.tlsOptions() } : {}),
     });
     client.on('error', () => undefined);
     this.clients.add(client);
@@ -88,10 +92,16 @@ export class FailoverCluster {
       commandTimeout: options.commandTimeout ?? 2_000,
       maxRetriesPerRequest: null,
       ...(this.password !== undefined ? { password: this.password, sentinelPassword: this.password } : {}),
+      ...(this.tls ? { tls: this.tlsOptions(), sentinelTLS: this.tlsOptions(), enableTLSForSentinelMode: true } : {}),
     });
     client.on('error', () => undefined);
     this.clients.add(client);
     return client;
+  }
+
+  /** ioredis's TLS options: trust the pods' CA, present their certificate; the chain is checked, not the host name (pod IPs). */
+  private tlsOptions() {
+    return { ...this.tls!, checkServerIdentity: () => undefined };
   }
 
   /** `INFO replication` role of every running pod: ordinal → role. */

@@ -32,6 +32,9 @@
  *   mount throws); the `config` init container gets RUNTIME_CONF, as in test/support/redis;
  * - absolute paths in a command's argv (`sh /usr/local/etc/redis/ha-init.sh`, the preStop's
  *   `/run/redis/ha.env`) are mapped through the container's mounts;
+ * - with spec.tls, the certificate paths in redis.conf (`tls-cert-file`, `tls-key-file`,
+ *   `tls-ca-cert-file`; Sentinel copies them from there) and in REDIS_CLI_TLS_FLAGS, the
+ *   same way; ports and `tls-port` stay;
  * - PATH starts with a per-pod bin folder linking redis-server, redis-cli (the binaries
  *   under test, $REDIS_SERVER/$REDIS_CLI apply) and Debian's redis-sentinel; with
  *   `shell: 'busybox'`, `sh` and the programs the scripts run are busybox, as in the Alpine
@@ -45,7 +48,8 @@
  *
  * ## Clients and checks (cluster.ts, workload.ts)
  * `sentinelClient()` is an ioredis Sentinel client (natMap turns the announced DNS names into
- * pod IPs); `settled()` waits for one primary, every replica linked, and every Sentinel
+ * pod IPs; with spec.tls it speaks TLS to Sentinel and Redis, presenting the pods' certificate
+ * from the TLS Secret given in `secrets`, as `direct()` and the start-up PINGs do); `settled()` waits for one primary, every replica linked, and every Sentinel
  * naming it and knowing every node; `startWriter()` writes with `WAIT 1` and counts
  * acknowledged and failed writes and the longest gap.
  */

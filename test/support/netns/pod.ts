@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
@@ -12,7 +13,7 @@ import {
   secretFiles, type Mount, type RenderedPodSource, type Secrets,
 } from '../redis/seam';
 import { projectVolume } from '../redis/pod';
-import { remapPathEnv, remapPodConf } from './seam';
+import { podTls, remapPathEnv, remapPodConf, remapTlsFlagsEnv, type PodTls } from './seam';
 import { PodNetwork, type PodAddress } from './network';
 
 /** PATH inside our "containers": the pod's bin folder first, then the usual system folders. */
@@ -61,13 +62,16 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-/** One PING on a fresh connection to host:port: the reply's first line, or undefined. */
-export function pingOnce(host: string, port: number, timeoutMs = 1_000): Promise<string | undefined> {
+/**
+ * One PING on a fresh connection to host:port: the reply's first line, or undefined. With
+ * `tls`, over TLS (the chain is checked, not the host name, as redis-cli does).
+ */
+export function pingOnce(host: string, port: number, timeoutMs = 1_000, tls?: PodTls): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const conn = createConnection({ host, port });
+    const conn = tls ? tlsConnect({ host, port, ...tls, checkServerIdentity: () => undefined }) : createConnection({ host, port });
     let reply = '';
     conn.setTimeout(timeoutMs, () => conn.destroy());
-    conn.on('connect', () => conn.write('PING\r\n'));
+    conn.on(tls ? 'secureConnect' : 'connect', () => conn.write('PING\r\n'));
     conn.on('data', (chunk) => {
       reply += chunk.toString('utf8');
       const end = reply.indexOf('\r\n');
@@ -82,6 +86,11 @@ export interface NetnsPodOptions {
   readonly secrets?: Secrets;
   /** 'busybox': every `sh` and the programs the scripts name run as busybox (Alpine images). @default 'sh' */
   readonly shell?: 'sh' | 'busybox';
+  /**
+   * The PersistentVolume of each ordinal, to give a new StatefulSet (a changed pod template)
+   * the claims of pods that ran before. @default a new empty folder per pod
+   */
+  readonly dataDirs?: readonly string[];
 }
 
 export interface RunResult {
@@ -110,17 +119,17 @@ export class NetnsPod {
   initLogs: Record<string, RunResult> = {};
 
   constructor(
-    private readonly source: RenderedPodSource,
+    private source: RenderedPodSource,
     readonly ordinal: number,
     private readonly network: PodNetwork,
-    private readonly options: NetnsPodOptions = {},
+    private options: NetnsPodOptions = {},
   ) {
     const sts = source.statefulSet;
     this.name = podName(sts, ordinal);
     this.address = network.addPod(this.name, `${this.name}.${sts.spec!.serviceName}.${this.namespace}.svc`);
     this.root = mkdtempSync(join(tmpdir(), `rgt-pod-${this.name}-`));
-    this.dataDir = join(this.root, 'pv');
-    mkdirSync(this.dataDir);
+    this.dataDir = options.dataDirs?.[ordinal] ?? join(this.root, 'pv');
+    mkdirSync(this.dataDir, { recursive: true });
   }
 
   get namespace(): string { return this.source.statefulSet.metadata?.namespace ?? 'default'; }
@@ -143,6 +152,17 @@ export class NetnsPod {
     return [...init, ...containers].join('\n');
   }
 
+  /**
+   * The next `start()` runs another pod template (and Secrets): what a rolling update does to
+   * this pod, same name, same network namespace, same claim. The others keep theirs.
+   */
+  replaceTemplate(source: RenderedPodSource, options: Pick<NetnsPodOptions, 'secrets'> = {}): void {
+    if (this.alive) throw new Error(`pod ${this.name} is running: stop it before replacing its template`);
+    if (podName(source.statefulSet, this.ordinal) !== this.name) throw new Error(`the new template names pod ${podName(source.statefulSet, this.ordinal)}, not ${this.name}`);
+    this.source = source;
+    this.options = { ...this.options, ...options };
+  }
+
   /** Empty the PersistentVolume (a lost disk, a deleted claim). */
   wipeData(): void {
     if (this.alive) throw new Error(`pod ${this.name} is running: stop it before wiping its data`);
@@ -159,7 +179,7 @@ export class NetnsPod {
     const env = resolveEnv(c.env, { name: this.name, namespace: this.namespace, secrets: this.options.secrets ?? {} });
     // The `config` init container honours RUNTIME_CONF (its only seam, as in test/support/redis).
     const withRuntime = init && !('RUNTIME_CONF' in env) ? { ...env, RUNTIME_CONF: RUNTIME_CONFIG_FILE } : env;
-    return remapPathEnv(withRuntime, mounts, PATH_ENV);
+    return remapTlsFlagsEnv(remapPathEnv(withRuntime, mounts, PATH_ENV), mounts);
   }
 
   private binDir(dir: string): string {
@@ -260,9 +280,11 @@ export class NetnsPod {
       this.running.push({ container: container.name, child: this.spawnIn(argv, env, cwd, logFile), logFile });
     }
     const deadline = Date.now() + 20_000;
-    for (const port of spec.containers.flatMap((c) => c.ports ?? []).map((p) => p.containerPort)) {
+    // With spec.tls the ports named redis and sentinel speak TLS only; the *-plain ones plain TCP.
+    const tls = podTls(this.source, this.options.secrets);
+    for (const { containerPort: port, name } of spec.containers.flatMap((c) => c.ports ?? [])) {
       for (;;) {
-        const reply = await pingOnce(this.ip, port);
+        const reply = await pingOnce(this.ip, port, 1_000, name === 'redis' || name === 'sentinel' ? tls : undefined);
         if (reply === '+PONG' || reply?.startsWith('-NOAUTH')) break;
         if (!this.alive || Date.now() > deadline) {
           throw new Error(`pod ${this.name}: port ${port} did not answer PING:\n${this.allLogs()}`);
