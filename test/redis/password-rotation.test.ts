@@ -174,12 +174,13 @@ describe('password rotation with failover on', () => {
     const pod = await startRedisPod(rendered, 0, { recordExecs: true, secrets: secretsFor(rendered.statefulSet, OLD) });
     const dir = makeTempDir('sentinel-');
     const conf = join(dir, 'sentinel.conf');
-    writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\ndir ${JSON.stringify(dir)}\nsentinel monitor cache 127.0.0.1 ${pod.port} 1\n`);
+    // As the rendered Sentinel: with spec.auth its default user has the instance's password.
+    writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\ndir ${JSON.stringify(dir)}\nrequirepass ${JSON.stringify(OLD)}\nsentinel monitor cache 127.0.0.1 ${pod.port} 1\n`);
     const sentinel = spawn(redisBinaries().server, [conf, '--sentinel'], { stdio: 'ignore' });
     onCleanup(async () => { sentinel.kill('SIGKILL'); });
     const sentinelClient = await (async () => {
       for (;;) {
-        try { return await connect({ port: sentinelPort }); } catch { await new Promise((r) => setTimeout(r, 50)); }
+        try { return await connect({ port: sentinelPort }, { password: OLD }); } catch { await new Promise((r) => setTimeout(r, 50)); }
       }
     })();
     expect(String(await sentinelClient.call('SENTINEL', 'SET', 'cache', 'auth-pass', OLD))).toBe('OK');

@@ -50,7 +50,9 @@ describe('TLS', () => {
     expect(sentinel.ports).toEqual([{ name: 'sentinel', containerPort: 26379, protocol: 'TCP' }]);
     expect(sentinel.env!.map((e) => e.name)).not.toContain('SENTINEL_PLAINTEXT_PORT');
     for (const probe of [sentinel.readinessProbe!, sentinel.livenessProbe!]) {
-      expect(probe.exec!.command).toEqual(['sh', '-c', `redis-cli ${flags} -h 127.0.0.1 -p 26379 ping | grep -q PONG`]);
+      // The password file is read on each probe (live rotation), then PING over TLS.
+      expect(probe.exec!.command).toEqual(['sh', '-c', '[ -z "${REDIS_PASSWORD_FILE:-}" ] || { pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; '
+        + `redis-cli ${flags} -h 127.0.0.1 -p 26379 ping | grep -q PONG`]);
     }
     expect(roleAgent.env).toEqual(expect.arrayContaining([
       { name: 'REDIS_TLS_CA_FILE', value: '/etc/redis/tls/ca.crt' },
