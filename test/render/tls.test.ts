@@ -75,7 +75,7 @@ describe('TLS', () => {
       expect((c.env ?? []).map((e) => e.name), c.name).not.toEqual(expect.arrayContaining(['REDIS_CLI_TLS_FLAGS']));
       expect((c.env ?? []).map((e) => e.name), c.name).not.toEqual(expect.arrayContaining(['REDIS_TLS_CA_FILE']));
     }
-    expect(plain.containers.find((c) => c.name === 'sentinel')!.readinessProbe!.exec!.command).toEqual(['sh', '-c', 'redis-cli -h 127.0.0.1 -p 26379 ping | grep -q PONG']);
+    expect(plain.containers.find((c) => c.name === 'sentinel')!.readinessProbe!.exec!.command).toEqual(['sh', '-c', '[ -z "${REDIS_PASSWORD_FILE:-}" ] || { pw=$(cat "$REDIS_PASSWORD_FILE"; printf .); export REDISCLI_AUTH="${pw%.}"; }; redis-cli -h 127.0.0.1 -p 26379 ping | grep -q PONG']);
   });
 
   it('mounts the Secret read-only in Redis and the exporter, and the probes use TLS with the pod certificate', () => {
