@@ -55,3 +55,5 @@ export * from './seam';
 export * from './source';
 export * from './cluster';
 export * from './workload';
+export * from './kube';
+export * from './service';
