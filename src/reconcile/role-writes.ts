@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ResolvedRedisInstance } from '../api/types';
-import { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, selectorLabels } from '../render/instance';
+import { FAILOVER_BELOW_ANNOTATION, FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, selectorLabels } from '../render/instance';
 import type { KubeClient } from './kube';
 import { ordinalOf, primaryPod, type PrimaryMove, type RoleCorrection } from './roles';
 
@@ -57,7 +57,7 @@ export async function movePrimary(client: KubeClient, resolved: ResolvedRedisIns
   const request = !Number.isFinite(requested) || now().getTime() - requested > retryAfterMs;
   if (request) {
     requestedAt = now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    await client.patch('Pod', namespace, move.pod, { metadata: { annotations: { [FAILOVER_REQUESTED_ANNOTATION]: requestedAt } } });
+    await client.patch('Pod', namespace, move.pod, { metadata: { annotations: { [FAILOVER_REQUESTED_ANNOTATION]: requestedAt, [FAILOVER_BELOW_ANNOTATION]: String(move.below) } } });
   }
   const selector = Object.entries(selectorLabels(name)).map(([k, v]) => `${k}=${v}`).join(',');
   const deadline = Date.now() + waitMs;

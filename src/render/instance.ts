@@ -24,7 +24,7 @@ import {
   SCRIPTS_HASH_ANNOTATION, SENTINEL_PORT, TERMINATION_GRACE_PERIOD_SECONDS, scriptsHash, sentinelConfigMapData, sentinelPodParts,
 } from './sentinel';
 
-export { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from './role-agent';
+export { FAILOVER_BELOW_ANNOTATION, FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from './role-agent';
 import {
   authMounts, authVolumes, configAgentContainer, configAgentData, passwordFileEnv, podConfigHash,
 } from './config-agent';

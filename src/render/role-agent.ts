@@ -32,6 +32,14 @@ export type Role = 'primary' | 'replica';
  * scale-down removes it; the role agent answers with `SENTINEL FAILOVER <instance>`.
  */
 export const FAILOVER_REQUESTED_ANNOTATION = 'redis.github.com/failover-requested';
+/**
+ * Pod annotation next to the request: the new primary's ordinal must be below this number
+ * (1 when failover is being turned off, the new replica count on a scale-down). The agent
+ * steers Sentinel's choice there: Sentinel picks by priority, then offset, then run ID, and
+ * after a hand-over every replica has the same offset, so the run IDs alone would decide, the
+ * same way every time (the failover tests saw the primary bounce between pods 1 and 2).
+ */
+export const FAILOVER_BELOW_ANNOTATION = 'redis.github.com/failover-below';
 
 export const ROLE_AGENT_CONTAINER_NAME = 'role-agent';
 /** Where the agent reads the password (a Secret volume, never env or args). */

@@ -1,8 +1,9 @@
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
-import { FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from '../render/role-agent';
+import { FAILOVER_BELOW_ANNOTATION, FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from '../render/role-agent';
 import { shapeRequest } from '../reconcile/kube';
 import { CONFIG_STATUS_ANNOTATION, configStatusAnnotation, configStatusPatch, readConfigStatusFile } from './config-status';
+import { handOver } from './handover';
 import { RedisReplyError, parseInfo, sendCommand, type RedisTarget } from './resp';
 
 /**
@@ -10,8 +11,9 @@ import { RedisReplyError, parseInfo, sendCommand, type RedisTarget } from './res
  * - every `pollMs`: INFO replication on the local Redis; when the role differs from the
  *   pod's label, merge-patch the label (only then: a steady pod writes nothing);
  * - every `podMs`: GET its own pod (labels changed by others, the failover request); a
- *   `redis.github.com/failover-requested` annotation on a primary is answered with
- *   `SENTINEL FAILOVER <instance>` on the pod's Sentinel, then removed.
+ *   `redis.github.com/failover-requested` annotation on a primary is answered with a
+ *   hand-over (handover.ts: writes paused, replicas caught up, `SENTINEL FAILOVER
+ *   <instance>` on the pod's Sentinel), then removed.
  * A Redis that says master while its pod's Sentinel names another primary (a demotion in
  * progress) is labelled replica, so `<name>-primary` never has two endpoints that accept
  * writes. When Redis does not answer, the label is left alone: the agent cannot know the role,
@@ -89,9 +91,15 @@ async function sentinelCommand(sentinel: RedisTarget, command: string[]) {
   }
 }
 
-/** SENTINEL FAILOVER; the password only if this Sentinel asks for one (Sentinel's own requirepass is optional). */
-function sentinelFailover(sentinel: RedisTarget, instance: string) {
-  return sentinelCommand(sentinel, ['SENTINEL', 'FAILOVER', instance]);
+/** The failover-below annotation as a number, or undefined when absent or not a whole number. */
+function belowOf(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/** The ordinal of `<instance>-<n>.<instance>...` (how Redis lists its replicas), or -1. */
+export function ordinalOfHost(host: string, instance: string): number {
+  const rest = host.startsWith(`${instance}-`) ? host.slice(instance.length + 1).split('.')[0] : '';
+  return /^\d+$/.test(rest) ? Number(rest) : -1;
 }
 
 /** True for the replies Redis and Sentinel give a wrong or missing password. */
@@ -208,15 +216,24 @@ export async function runRoleAgent(options: RoleAgentOptions): Promise<void> {
         if (requested !== undefined && role === 'primary') {
           let reply: string;
           try {
-            reply = String(await passwords.use(options.sentinel!, (t) => sentinelFailover(t, options.instance)));
+            // The password that works now (a rotation may be under way), then one hand-over with it.
+            const redis = await passwords.use(options.redis!, async (t) => { await sendCommand(t, ['PING']); return t; });
+            const sentinel = { ...options.sentinel!, password: redis.password };
+            reply = await handOver({
+              redis, sentinel, instance: options.instance,
+              self: options.self ?? { host: '127.0.0.1', port: options.redis!.port },
+              sentinelCommand: (command) => sentinelCommand(sentinel, command),
+              below: belowOf(pod.metadata?.annotations?.[FAILOVER_BELOW_ANNOTATION]),
+              ordinalOf: (host) => ordinalOfHost(host, options.instance),
+            });
           } catch (error) {
             reply = error instanceof Error ? error.message : String(error);
           }
           log({ event: 'failover-requested', requested, sentinel: reply });
-          await patchPod({ metadata: { annotations: { [FAILOVER_REQUESTED_ANNOTATION]: null } } });
+          await patchPod({ metadata: { annotations: { [FAILOVER_REQUESTED_ANNOTATION]: null, [FAILOVER_BELOW_ANNOTATION]: null } } });
         } else if (requested !== undefined && role === 'replica') {
           // The primary moved already: the request is done.
-          await patchPod({ metadata: { annotations: { [FAILOVER_REQUESTED_ANNOTATION]: null } } });
+          await patchPod({ metadata: { annotations: { [FAILOVER_REQUESTED_ANNOTATION]: null, [FAILOVER_BELOW_ANNOTATION]: null } } });
         }
       }
       if (role !== undefined && role !== label) {

@@ -5,7 +5,8 @@
  * (test/bench/hostile.ts); then failover with real processes in network namespaces
  * (test/bench/failover.ts); then the pods' config agent: changed file to value in force, and
  * its idle CPU and memory (test/bench/live-agent.ts). Figures only; the
- * tests assert behaviour.
+ * tests assert behaviour. `npm run bench -- failover` (or any of synth, reconcile, hostile,
+ * failover, live-agent) runs only the parts named.
  * The fleet lives in .bench/ inside the checkout (the disk dist/ is on), removed afterwards.
  */
 import { spawnSync } from 'node:child_process';
@@ -78,20 +79,26 @@ export function benchSynth(counts: readonly number[] = [100, 1000]): void {
   rmSync(WORK, { recursive: true, force: true });
 }
 
-async function main(): Promise<void> {
-  benchSynth();
-  console.log('');
-  await benchReconcile();
-  console.log('');
-  await benchHostile();
-  await benchFailover();
-  console.log('');
-  await benchLiveAgent('sh');
-  await benchLiveAgent('busybox');
+const PARTS: ReadonlyArray<readonly [string, () => Promise<void> | void]> = [
+  ['synth', () => { benchSynth(); console.log(''); }],
+  ['reconcile', async () => { await benchReconcile(); console.log(''); }],
+  ['hostile', () => benchHostile()],
+  ['failover', async () => { await benchFailover(); console.log(''); }],
+  ['live-agent', async () => { await benchLiveAgent('sh'); await benchLiveAgent('busybox'); }],
+];
+
+async function main(names: readonly string[]): Promise<void> {
+  const unknown = names.filter((n) => !PARTS.some(([part]) => part === n));
+  if (unknown.length > 0) {
+    console.error(`npm run bench: unknown part ${unknown.join(', ')}; the parts are ${PARTS.map(([p]) => p).join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
+  for (const [part, run] of PARTS) if (names.length === 0 || names.includes(part)) await run();
 }
 
 if (require.main === module) {
-  main().catch((error) => {
+  main(process.argv.slice(2)).catch((error) => {
     console.error(error);
     process.exitCode = 1;
   });

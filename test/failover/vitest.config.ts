@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * `npm run test:failover`: the failover scenarios with real processes in network
- * namespaces (about two minutes; needs root for `ip netns`), kept out of `npm test` (the
+ * namespaces (about four minutes; needs root for `ip netns`), kept out of `npm test` (the
  * default include is test/**\/*.test.ts; these files end in .failover.ts).
  */
 export default defineConfig({

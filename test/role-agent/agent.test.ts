@@ -183,7 +183,7 @@ describe('role agent', () => {
     expect(log.some((e) => e.event === 'stale-primary' && e.pod === `${NAME}-0`)).toBe(true);
     expect(selected()).toHaveLength(1);
     expect(selected()).not.toContain(`${NAME}-0`);
-    expect(log.find((e) => e.event === 'failover-requested')?.sentinel).toBe('OK');
+    expect(log.find((e) => e.event === 'failover-requested')?.sentinel).toMatch(/^OK: 127\.0\.0\.1 is the primary now$/);
     expect(pod(0).metadata.annotations?.[FAILOVER_REQUESTED_ANNOTATION]).toBeUndefined();
   }, 40_000);
 

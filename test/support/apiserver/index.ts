@@ -112,10 +112,15 @@ export interface TestApiServerOptions {
   autoReadyPods?: boolean;
   /** Custom resources to serve besides RedisInstance (same as calling registerCustomResource). */
   customResources?: CustomResourceDefinition[];
+  /**
+   * The address to listen on. Default 127.0.0.1; the failover harness passes the host end of
+   * its pod network (test/support/netns) so that processes in the pods' namespaces reach it.
+   */
+  host?: string;
 }
 
 export interface TestApiServer {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (or the `host` option) */
   url: string;
   /** The bearer token the kubeconfig carries (needed for plain `fetch`). */
   token: string;
@@ -170,7 +175,7 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
   const controller = new StatefulSetController(store, { autoReadyPods: opts.autoReadyPods ?? false });
   const token = randomBytes(24).toString('hex');
   const http = new ApiHttpServer(store, registry, token);
-  await http.listen();
+  await http.listen(opts.host);
 
   const typeOf = (obj: { apiVersion?: string; kind?: string }) => {
     if (!obj?.apiVersion || !obj?.kind) throw new Error('apiVersion and kind are required');

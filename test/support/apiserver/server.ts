@@ -79,10 +79,10 @@ export class ApiHttpServer {
     this.server.on('connection', () => { this.connections += 1; });
   }
 
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  async listen(host = '127.0.0.1'): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, host, resolve));
     const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
+    this.url = `http://${host}:${port}`;
   }
 
   async close(): Promise<void> {

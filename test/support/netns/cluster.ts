@@ -16,6 +16,7 @@ export class FailoverCluster {
   readonly network = new PodNetwork();
   readonly pods: NetnsPod[];
   private readonly clients = new Set<Redis>();
+  private readonly cleanups: Array<() => Promise<void> | void> = [];
 
   private readonly password?: string;
   /** With spec.tls: the pods' CA, certificate and key (from the TLS Secret), which the clients present. */
@@ -67,6 +68,7 @@ export class FailoverCluster {
     });
     client.on('error', () => undefined);
     this.clients.add(client);
+    client.once('end', () => this.clients.delete(client));
     await client.connect();
     return client;
   }
@@ -124,10 +126,16 @@ export class FailoverCluster {
     return this.pods.map((p) => p.allLogs()).join('\n');
   }
 
+  /** Run `fn` at cleanup, after the pods are gone (a test API server, a client). */
+  onCleanup(fn: () => Promise<void> | void): void {
+    this.cleanups.push(fn);
+  }
+
   async cleanup(): Promise<void> {
     for (const c of this.clients) c.disconnect();
     this.clients.clear();
     await Promise.all(this.pods.map((p) => p.cleanup()));
+    for (const fn of this.cleanups.splice(0)) await Promise.resolve().then(fn).catch(() => undefined);
     this.network.destroy();
     clusters.delete(this);
   }

@@ -44,7 +44,20 @@
  * `failoverPodSource(instance)` takes the StatefulSet and ConfigMap renderInstance makes,
  * less the role agent (the redis-gitops image, which talks to the Kubernetes API: tested
  * against the test API server in test/role-agent), the config agent (live changes: run by
- * test/support/redis) and the volumes only they mount.
+ * test/support/redis) and the volumes only they mount. `{ roleAgent: true }` keeps the role
+ * agent; it works for instances without failover too (`testInstance`), and
+ * `start({ source })` recreates a pod from another template (a rolling update), same claim.
+ *
+ * ## The Kubernetes side (kube.ts, service.ts)
+ * `connectPodApi(cluster)` (before the pods start) runs a test API server on the host end of
+ * the pod network, so the pods' namespaces reach it, with a Pod object per pod (template
+ * labels plus `statefulset.kubernetes.io/pod-name`) and `<name>-primary`. The `role-agent`
+ * container then runs as this checkout's `redis-gitops role-agent` (tsx) in the pod's
+ * namespace with its rendered args and env, plus `--kubeconfig` for that server in place of
+ * the projected service account token (the seam for that container; the image is not
+ * pulled). Readiness is the pod's processes running (the readiness probe's period is not
+ * modelled). `ServiceClient` writes as kube-proxy routes: each new connection to one of the
+ * Ready pods the Service selects, kept until it fails.
  *
  * ## Clients and checks (cluster.ts, workload.ts)
  * `sentinelClient()` is an ioredis Sentinel client (natMap turns the announced DNS names into
@@ -59,3 +72,5 @@ export * from './seam';
 export * from './source';
 export * from './cluster';
 export * from './workload';
+export * from './kube';
+export * from './service';

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import { RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
+import { ROLE_AGENT_CONTAINER_NAME } from '../../../src/render/role-agent';
 import { requireProgram } from '../programs';
 import { redisBinaries } from '../redis/binaries';
 import {
@@ -16,6 +17,8 @@ import { projectVolume } from '../redis/pod';
 import { podTls, remapPathEnv, remapPodConf, remapTlsFlagsEnv, type PodTls } from './seam';
 import { PodNetwork, type PodAddress } from './network';
 
+/** The checkout: the role-agent container runs its CLI (src/cli/bin.ts) through tsx. */
+const ROOT = join(__dirname, '..', '..', '..');
 /** PATH inside our "containers": the pod's bin folder first, then the usual system folders. */
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Env vars holding container paths that the seam maps to the host (each must lie on a mount). */
@@ -93,6 +96,17 @@ export interface NetnsPodOptions {
   readonly dataDirs?: readonly string[];
 }
 
+/**
+ * How the `role-agent` container (the redis-gitops image) runs here: this checkout's
+ * `redis-gitops role-agent` (tsx), with the container's args and env, plus `--kubeconfig`
+ * (a test API server the pod's namespace reaches; test/support/netns/kube.ts) instead of the
+ * projected service account token, and `args` (e.g. shorter intervals).
+ */
+export interface RoleAgentRun {
+  readonly kubeconfig: string;
+  readonly args?: readonly string[];
+}
+
 export interface RunResult {
   readonly exitCode: number | null;
   readonly stdout: string;
@@ -117,6 +131,8 @@ export class NetnsPod {
   private volumeDirs: Record<string, string> = {};
   /** Output of each init container of the last start, by name. */
   initLogs: Record<string, RunResult> = {};
+  /** Set when the source keeps the role-agent container (see RoleAgentRun). */
+  roleAgent?: RoleAgentRun;
 
   constructor(
     private source: RenderedPodSource,
@@ -226,10 +242,16 @@ export class NetnsPod {
    * Start the pod (a new incarnation: new emptyDirs; `newIp` gives it a new pod IP as a
    * recreated pod may get). Resolves once every init container succeeded and redis-server
    * and the other containers are running; rejects with the init container's output when
-   * one fails or does not finish within `initTimeoutMs`.
+   * one fails or does not finish within `initTimeoutMs`. `source`: the pod is created from
+   * another template from now on (a rolling update's new revision; same StatefulSet name,
+   * same claim).
    */
-  async start(options: { readonly newIp?: boolean; readonly initTimeoutMs?: number } = {}): Promise<void> {
+  async start(options: { readonly newIp?: boolean; readonly initTimeoutMs?: number; readonly source?: RenderedPodSource } = {}): Promise<void> {
     if (this.alive) throw new Error(`pod ${this.name} is already running`);
+    if (options.source) {
+      if (podName(options.source.statefulSet, this.ordinal) !== this.name) throw new Error(`pod ${this.name}: the new template belongs to another StatefulSet`);
+      this.source = options.source;
+    }
     this.generation += 1;
     if (options.newIp) this.network.assignIp(this.address);
     const sts = this.source.statefulSet;
@@ -244,6 +266,8 @@ export class NetnsPod {
       if (volume.configMap) configVolume = volume.name;
       // As the kubelet projects a Secret (the password file of spec.auth).
       else if (volume.secret) projectVolume(dir, secretFiles(volume, this.options.secrets ?? {}));
+      // The role agent's service account token stays empty: it gets --kubeconfig here (RoleAgentRun).
+      else if (volume.projected && spec.containers.some((c) => c.name === ROLE_AGENT_CONTAINER_NAME)) { /* empty folder */ }
       else if (!volume.emptyDir) throw new Error(`volume ${volume.name}: only configMap, secret and emptyDir volumes are supported`);
       this.volumeDirs[volume.name] = dir;
     }
@@ -273,8 +297,15 @@ export class NetnsPod {
     for (const container of spec.containers) {
       const mounts = mountTable(container.volumeMounts, this.volumeDirs);
       const env = { ...baseEnv, ...this.envOf(container, mounts, false) };
-      const argv = remapCommandPaths(this.commandOf(container), mounts);
       const logFile = join(gen, `${container.name}.log`);
+      if (container.name === ROLE_AGENT_CONTAINER_NAME) {
+        if (!this.roleAgent) throw new Error(`pod ${this.name}: the role-agent container needs a test API server (connectPodApi)`);
+        const argv = [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'cli', 'bin.ts'), ...this.commandOf(container),
+          '--kubeconfig', this.roleAgent.kubeconfig, ...(this.roleAgent.args ?? [])];
+        this.running.push({ container: container.name, child: this.spawnIn(argv, env, ROOT, logFile), logFile });
+        continue;
+      }
+      const argv = remapCommandPaths(this.commandOf(container), mounts);
       // The official images' WORKDIR is /data.
       const cwd = container.workingDir ? hostPath(mounts, container.workingDir) : this.dataDir;
       this.running.push({ container: container.name, child: this.spawnIn(argv, env, cwd, logFile), logFile });

@@ -5,7 +5,7 @@
  * under os.tmpdir() here. Each function changes only what it names and throws when that is
  * not there.
  */
-import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { RUNTIME_CONFIG_FILE } from '../../../src/redis-conf/render';
 import { quoteConfArg, rewriteConfLines } from '../../../src/redis-conf/verify';
 import { DATA_DIR } from '../../../src/render/instance';
@@ -71,8 +71,9 @@ export function remapPathEnv(
   return out;
 }
 
-/** What the harness runs: a StatefulSet and its ConfigMap. */
+/** What the harness runs: a StatefulSet and its ConfigMap (and `<name>-primary`, for connectPodApi). */
 export interface FailoverPodSource {
   readonly statefulSet: V1StatefulSet;
   readonly configMap: V1ConfigMap;
+  readonly primaryService?: V1Service;
 }

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import Redis from 'ioredis';
 import { SENTINEL_PORT } from '../../../src/render/sentinel';
 import type { FailoverCluster } from './cluster';
 import type { NetnsPod } from './pod';
@@ -36,8 +36,14 @@ export async function masters(cluster: FailoverCluster): Promise<number[]> {
  * Until exactly one pod is primary, every other running pod is its replica with the link
  * up and promotable (replica-priority above 0), and every running Sentinel names that primary and knows every other running replica
  * and Sentinel (a Sentinel reconfigures only the replicas it knows of when it fails over).
+ * `sentinelViews`: also until every Sentinel's own last INFO of every replica reported it a
+ * replica of that primary (`role-reported`, `master-host`). Sentinel INFOs a replica every
+ * 10 s: a node demoted since then is, to it, still a replica that claims to be master, and if
+ * a forced failover promotes that node, this Sentinel converts it back at once
+ * (`+convert-to-slave`) and the primary flaps. Wait for this before a SENTINEL FAILOVER
+ * that follows another failover.
  */
-export async function settled(cluster: FailoverCluster, timeoutMs = 30_000): Promise<NetnsPod> {
+export async function settled(cluster: FailoverCluster, timeoutMs = 30_000, options: { readonly sentinelViews?: boolean } = {}): Promise<NetnsPod> {
   let primary: NetnsPod | undefined;
   await eventually('one primary, every replica linked to it', async () => {
     const found = await masters(cluster);
@@ -61,6 +67,12 @@ export async function settled(cluster: FailoverCluster, timeoutMs = 30_000): Pro
         const names = (rows: string[][]) => rows.map((r) => r[r.indexOf('ip') + 1]);
         const others = running.filter((p) => p !== primary).map((p) => p.dnsName);
         if (!others.every((n) => names(replicas).includes(n))) return false;
+        if (options.sentinelViews) {
+          const field = (r: string[], f: string) => r[r.indexOf(f) + 1];
+          for (const r of replicas.filter((row) => others.includes(field(row, 'ip')))) {
+            if (field(r, 'role-reported') !== 'slave' || field(r, 'master-host') !== primary.dnsName || field(r, 'flags') !== 'slave') return false;
+          }
+        }
         if (!running.filter((p) => p !== pod).every((p) => names(sentinels).includes(p.dnsName))) return false;
       } finally {
         sentinel.disconnect();
@@ -103,13 +115,20 @@ export interface WriterReport {
   readonly firstWriteAfterMarkMs?: number;
 }
 
+/** What a writer sends: an ioredis client (Sentinel-aware or not), or a ServiceClient (`<name>-primary`). */
+export interface WriteTarget {
+  set(key: string, value: string): Promise<unknown>;
+  wait(replicas: number, timeoutMs: number): Promise<number>;
+}
+
 /**
- * A writer that runs until stopped: SET `<prefix>:<n>` through a Sentinel-aware client, one
+ * A writer that runs until stopped: SET `<prefix>:<n>` through a Sentinel-aware client (or
+ * any WriteTarget), one
  * at a time, then (unless `waitMs` is null) `WAIT 1 <waitMs>`: a write is acknowledged when SET
  * succeeded and, with WAIT, a replica has it. It counts what was acknowledged, what failed
  * and the longest gap between successes; `mark()` records a moment (the kill) to measure from.
  */
-export function startWriter(client: Redis, prefix: string, options: { readonly waitMs?: number | null } = {}) {
+export function startWriter(client: WriteTarget, prefix: string, options: { readonly waitMs?: number | null } = {}) {
   // null: plain SETs; the default confirms each write with WAIT 1 1000.
   const waitMs = options.waitMs === undefined ? 1_000 : options.waitMs;
   const acknowledged: string[] = [];
@@ -153,23 +172,58 @@ export function startWriter(client: Redis, prefix: string, options: { readonly w
 }
 
 /**
- * Kill -9 the settled primary while a `WAIT 1` writer runs through Sentinel: `writes`
- * acknowledged before the kill and as many after it, then the writer's report, the new
- * primary, and how many acknowledged writes it lacks.
+ * Kill -9 the settled primary while a `WAIT 1` writer runs through Sentinel (and, with
+ * `service`, a second one through that target, `<name>-primary`): `writes` acknowledged
+ * before the kill and as many after it by each, then the writers' reports, the new primary,
+ * and how many acknowledged writes it lacks (both writers together).
  */
 export async function killPrimaryUnderWrites(
-  cluster: FailoverCluster, options: { readonly writes: number; readonly prefix: string; readonly timeoutMs: number },
-): Promise<{ killed: NetnsPod; report: WriterReport; primary: NetnsPod; lost: number }> {
+  cluster: FailoverCluster, options: { readonly writes: number; readonly prefix: string; readonly timeoutMs: number; readonly service?: WriteTarget },
+): Promise<{ killed: NetnsPod; report: WriterReport; serviceReport?: WriterReport; primary: NetnsPod; lost: number }> {
   const killed = await settled(cluster, options.timeoutMs);
-  const writer = startWriter(cluster.sentinelClient(), options.prefix);
-  await eventually('acknowledged writes before the kill', async () => writer.acknowledgedCount >= options.writes);
+  const writers = [startWriter(cluster.sentinelClient(), options.prefix), ...(options.service ? [startWriter(options.service, `${options.prefix}-svc`)] : [])];
+  await eventually('acknowledged writes before the kill', async () => writers.every((w) => w.acknowledgedCount >= options.writes), options.timeoutMs);
   await killed.kill();
-  writer.mark();
-  const before = writer.acknowledgedCount;
-  await eventually('acknowledged writes after the failover', async () => writer.acknowledgedCount >= before + options.writes,
+  for (const w of writers) w.mark();
+  const before = writers.map((w) => w.acknowledgedCount);
+  await eventually('acknowledged writes after the failover', async () => writers.every((w, i) => w.acknowledgedCount >= before[i] + options.writes),
     options.timeoutMs, () => cluster.quietLogs());
-  const report = await writer.stop();
+  const [report, serviceReport] = await Promise.all(writers.map((w) => w.stop()));
   const primary = await settled(cluster, options.timeoutMs);
-  const lost = report.acknowledged.length - await countPresent(cluster, primary, report.acknowledged);
-  return { killed, report, primary, lost };
+  const acknowledged = [...report.acknowledged, ...(serviceReport?.acknowledged ?? [])];
+  const lost = acknowledged.length - await countPresent(cluster, primary, acknowledged);
+  return { killed, report, ...(serviceReport ? { serviceReport } : {}), primary, lost };
+}
+
+/**
+ * Samples every running pod's DBSIZE every `intervalMs` until stopped, and records each time
+ * a node holds fewer keys than at its previous sample. With writers that only add keys, a
+ * drop means the node replaced its data with a smaller dataset (a full sync from an empty or
+ * behind primary, or a start on less data). LOADING and unreachable nodes are skipped.
+ */
+export function watchKeyCounts(cluster: FailoverCluster, intervalMs = 100) {
+  const last = new Map<number, number>();
+  const drops: string[] = [];
+  let samples = 0;
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      for (const pod of cluster.pods) {
+        if (!pod.alive) continue;
+        let client: Redis | undefined;
+        try {
+          client = await cluster.direct(pod);
+          const n = await client.dbsize();
+          const before = last.get(pod.ordinal);
+          if (before !== undefined && n < before) drops.push(`${pod.name}: ${before} -> ${n} keys`);
+          last.set(pod.ordinal, n);
+          samples += 1;
+        } catch { /* loading, starting, stopped */ } finally { client?.disconnect(); }
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    stop: async () => { running = false; await done; return { drops, samples, last: Object.fromEntries(last) }; },
+  };
 }
