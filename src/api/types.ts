@@ -337,6 +337,8 @@ export interface RedisInstanceStatus {
   /** The pod labelled primary (failover sentinel only). */
   readonly primary?: string;
   readonly conditions?: readonly Condition[];
+  /** What the reconciler last found this instance settled on (src/reconcile/fingerprint.ts); absent otherwise. */
+  readonly fingerprint?: string;
 }
 
 /** A RedisInstance object as stored in the cluster or written in YAML. */

@@ -2,6 +2,7 @@ import type { RedisInstanceObject } from '../api/types';
 import { authSecret, desiredFor, type DesiredResult } from './desired';
 import type { Planned } from './execute';
 import { plan } from './plan';
+import { fingerprintOf } from './fingerprint';
 import { liveFor, type Snapshot } from './snapshot';
 import type { InstanceResult } from './report';
 import type { StatusWarning } from './status';
@@ -21,15 +22,17 @@ export interface Assessment {
   readonly planned?: Planned;
   /** Non-fatal problems found while planning (the auth Secret cannot be read, or lacks its key). */
   readonly warnings: readonly StatusWarning[];
+  /** What the assessment was computed from (fingerprint.ts): the status keeps it once the instance is settled. */
+  readonly fingerprint: string;
 }
 
-export function assess(snapshot: Snapshot, instance: RedisInstanceObject): Assessment {
+export function assess(snapshot: Snapshot, instance: RedisInstanceObject, fingerprint = fingerprintOf(snapshot, instance)): Assessment {
   const namespace = instance.metadata.namespace ?? 'default';
   const name = instance.metadata.name;
   const { secretHash: hash, warning } = authSecret(instance, { secrets: snapshot.secrets, error: snapshot.secretError });
   const warnings = warning ? [warning] : [];
   const desired = desiredFor(instance, { secretHash: hash });
-  const base = { instance, namespace, name, desired, warnings };
+  const base = { instance, namespace, name, desired, warnings, fingerprint };
   if (!desired.ok || instance.metadata.deletionTimestamp) return base;
   const live = liveFor(snapshot, namespace, name);
   return { ...base, planned: { desired, live, plan: plan(desired, live) } };
@@ -46,22 +49,12 @@ export function needsStorageClasses(assessments: readonly Assessment[]): boolean
 }
 
 /**
- * What an instance's assessment was computed from, as one string: the resourceVersion of
- * the instance and of each of its live objects (an apiserver gives a changed object a new
- * one), and what its auth Secret gave. Two reads with the same versions assess the same.
+ * What an instance's assessment was computed from, as one string: the instance's
+ * resourceVersion and its fingerprint (the versions of its objects, what its auth Secret
+ * gave). Two reads with the same versions assess the same.
  */
 export function versionsOf(snapshot: Snapshot, instance: RedisInstanceObject): string {
-  const namespace = instance.metadata.namespace ?? 'default';
-  const live = liveFor(snapshot, namespace, instance.metadata.name);
-  const v = (o: { metadata?: { name?: string; uid?: string; resourceVersion?: string } } | undefined) => (o ? `${o.metadata?.name}:${o.metadata?.uid}@${o.metadata?.resourceVersion}` : '-');
-  const { secretHash, warning } = authSecret(instance, { secrets: snapshot.secrets, error: snapshot.secretError });
-  return [
-    [instance, live.statefulSet, live.configMap, live.podDisruptionBudget, live.serviceAccount, live.role, live.roleBinding].map(v).join(' '),
-    live.services.map(v).join(' '),
-    (live.pvcs ?? []).map(v).join(' '),
-    live.pods ? live.pods.map(v).join(' ') : '-',
-    secretHash ?? warning?.message ?? '',
-  ].join('|');
+  return `${instance.metadata.resourceVersion} ${fingerprintOf(snapshot, instance)}`;
 }
 
 /**

@@ -68,10 +68,7 @@ export interface LiveState extends LiveChildren {
   readonly pods?: readonly V1Pod[];
 }
 
-/** True when the plan writes anything (status aside). */
-export function planWrites(plan: Plan): boolean {
-  return plan.action !== 'none' && plan.action !== 'refuse' || plan.childWrites.length > 0 || plan.pvcExpansions.length > 0;
-}
+export { planWrites } from './report';
 
 export function plan(desired: Desired, live: LiveState): Plan {
   const { resolved, objects } = desired;

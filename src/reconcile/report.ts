@@ -1,4 +1,4 @@
-import type { RedisPhase } from '../api/types';
+import type { RedisInstanceObject, RedisPhase } from '../api/types';
 import type { Assessment } from './assess';
 import type { RequestCounts } from './kube';
 import type { Plan, Reason } from './plan';
@@ -38,6 +38,11 @@ export interface PassResult {
   readonly dryRun: boolean;
 }
 
+/** True when the plan writes anything (status aside). */
+export function planWrites(plan: Plan): boolean {
+  return plan.action !== 'none' && plan.action !== 'refuse' || plan.childWrites.length > 0 || plan.pvcExpansions.length > 0;
+}
+
 /** The writes of a plan besides the StatefulSet's, one line each. */
 export function writesOf(p: Plan | undefined): string[] {
   if (!p) return [];
@@ -52,6 +57,14 @@ function messageOf(a: Assessment, p: Plan | undefined, error: string | undefined
   if (!a.desired.ok) return `invalid spec: ${a.desired.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
   if (a.instance.metadata.deletionTimestamp) return 'being deleted';
   return p?.message ?? '';
+}
+
+/** An instance whose fingerprint says it is as the last pass settled it (fingerprint.ts): in sync, status unchanged. */
+export function unchangedResult(instance: RedisInstanceObject): InstanceResult {
+  return {
+    namespace: instance.metadata.namespace ?? 'default', name: instance.metadata.name,
+    action: 'none', reasons: [], writes: [], message: 'in sync (unchanged since the last pass)', phase: instance.status?.phase ?? 'Running', statusChanged: false, warnings: [],
+  };
 }
 
 /** The one place an instance's result is built: from what the pass saw, did and settled. */

@@ -6,7 +6,7 @@ import type { EventRecord } from './execute';
 import { oneLine, type KubeClient } from './kube';
 import { Lease, sightLease, untouchedSince, type LeaseSighting } from './lease';
 import { DEFAULT_LEASE_NAME } from './permissions';
-import { instanceResult, type InstanceResult, type PassResult } from './report';
+import { instanceResult, unchangedResult, type InstanceResult, type PassResult } from './report';
 import { readLive, readSnapshots, readStorageClasses, type Snapshot } from './snapshot';
 import { StatusWriter, notActed, type Acted } from './status-writer';
 
@@ -73,10 +73,10 @@ function keptSnapshot(snapshot: Snapshot, instance: RedisInstanceObject): Snapsh
  * CronJob's cold start, never loads them.
  */
 async function loadSteps() {
-  const [{ assess, assessAll, needsStorageClasses, reusable, versionsOf }, { execute }, { plan, planWrites }, roles, roleWrites] = await Promise.all([
-    import('./assess'), import('./execute'), import('./plan'), import('./roles'), import('./role-writes'),
+  const [{ assess, assessAll, needsStorageClasses, reusable, versionsOf }, { execute }, { plan, planWrites }, roles, roleWrites, { fingerprintOf, unchangedSinceSettled }] = await Promise.all([
+    import('./assess'), import('./execute'), import('./plan'), import('./roles'), import('./role-writes'), import('./fingerprint'),
   ]);
-  return { assess, assessAll, needsStorageClasses, reusable, versionsOf, execute, plan, planWrites, roles, roleWrites };
+  return { assess, assessAll, needsStorageClasses, reusable, versionsOf, execute, plan, planWrites, roles, roleWrites, fingerprintOf, unchangedSinceSettled };
 }
 type Steps = Awaited<ReturnType<typeof loadSteps>>;
 
@@ -99,11 +99,18 @@ async function* readAndPlan(
     const { assess, needsStorageClasses } = steps;
     let snapshot: Snapshot = storageClasses ? { ...read, storageClasses } : read;
     const reused = new Map<RedisInstanceObject, InstanceResult>();
+    const fingerprints = new Map<RedisInstanceObject, string>();
+    for (const instance of snapshot.instances) {
+      // As the last pass settled it: in sync, nothing to validate, render or plan.
+      const fingerprint = steps.fingerprintOf(snapshot, instance);
+      if (steps.unchangedSinceSettled(instance, fingerprint)) reused.set(instance, unchangedResult(instance));
+      else fingerprints.set(instance, fingerprint);
+    }
     for (const instance of reuse ? snapshot.instances : []) {
-      const result = reuse!(steps, snapshot, instance);
+      const result = reused.has(instance) ? undefined : reuse!(steps, snapshot, instance);
       if (result) reused.set(instance, result);
     }
-    let assessments = snapshot.instances.filter((i) => !reused.has(i)).map((i) => assess(snapshot, i));
+    let assessments = snapshot.instances.filter((i) => !reused.has(i)).map((i) => assess(snapshot, i, fingerprints.get(i)));
     if (needsStorageClasses(assessments)) {
       storageClasses = await readStorageClasses(client);
       const withClasses: Snapshot = { ...read, storageClasses };
@@ -151,8 +158,15 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     // Lease? (An error here only costs the shortcut.) The RedisInstances were read just
     // before; what another run writes to them (status) is written conditionally.
     const sight = async () => { sighting = await sightLease(client, leaseNamespace, leaseName, at).catch(() => undefined); };
-    for await (const { snapshot, assessments, steps } of readAndPlan(client, options.namespace, undefined, dryRun ? undefined : sight)) {
-      for (const a of assessments) {
+    for await (const { snapshot, assessments, reused, steps } of readAndPlan(client, options.namespace, undefined, dryRun ? undefined : sight)) {
+      const byInstance = new Map(assessments.map((a) => [a.instance, a]));
+      for (const instance of snapshot.instances) {
+        const unchanged = reused.get(instance);
+        if (unchanged) {
+          instances.push(unchanged);
+          continue;
+        }
+        const a = byInstance.get(instance)!;
         const acted = notActed(a);
         const settled = await writer.settle(a, acted);
         const result = instanceResult(a, acted, settled);

@@ -5,6 +5,7 @@ import type { Assessment } from './assess';
 import type { EventRecord } from './execute';
 import { KubeApiError, oneLine, type KubeClient } from './kube';
 import type { Plan } from './plan';
+import { planWrites } from './report';
 import { computeStatus, desiredStatus, type StatusInput } from './status';
 
 /**
@@ -48,6 +49,15 @@ export interface Settled {
   readonly warnings: readonly string[];
 }
 
+/**
+ * True when the pass leaves the instance as it read it (no write but the status, nothing
+ * failed, nothing waits, no warning): its fingerprint then describes what the status says.
+ */
+function settledAsRead(a: Assessment, acted: Acted): boolean {
+  return acted.plan !== undefined && !planWrites(acted.plan) && acted.plan.claimsKeepingSize.length === 0
+    && acted.events.length === 0 && acted.error === undefined && acted.waiting === undefined && a.warnings.length === 0;
+}
+
 /** The input of the pure status computation. */
 export function statusInput(a: Assessment, acted: Acted, now: Date): StatusInput {
   return {
@@ -60,6 +70,7 @@ export function statusInput(a: Assessment, acted: Acted, now: Date): StatusInput
     pods: acted.pods,
     ...(a.desired.ok ? { resolved: a.desired.resolved } : {}),
     ...(acted.waiting !== undefined ? { waiting: acted.waiting } : {}),
+    ...(settledAsRead(a, acted) ? { fingerprint: a.fingerprint } : {}),
     now,
   };
 }
@@ -97,7 +108,9 @@ export class StatusWriter {
     let events = acted.events;
     if (status) {
       try {
-        await this.client.patchStatus(a.namespace, a.name, status);
+        // A merge patch: a fingerprint no longer true is removed explicitly.
+        const clear = status.fingerprint === undefined && a.instance.status?.fingerprint !== undefined;
+        await this.client.patchStatus(a.namespace, a.name, clear ? { ...status, fingerprint: null } : status);
         events = eventsFor(a, acted, status);
       } catch (e) {
         // A 404: the instance is gone since we read it.

@@ -57,6 +57,8 @@ export interface StatusInput {
   readonly resolved?: ResolvedRedisInstance;
   /** The change waits for something first (the primary to move before a scale-down): Updating, with this message. */
   readonly waiting?: string;
+  /** The instance was settled by this pass (nothing written but the status): kept in the status when Running. */
+  readonly fingerprint?: string;
   readonly now: Date;
 }
 
@@ -176,6 +178,7 @@ export function desiredStatus(input: StatusInput): RedisInstanceStatus {
     ...counts,
     ...(roles?.primary ? { primary: roles.primary } : {}),
     conditions,
+    ...(input.fingerprint && phase === 'Running' ? { fingerprint: input.fingerprint } : {}),
   };
 }
 

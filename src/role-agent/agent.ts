@@ -1,6 +1,7 @@
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { FAILOVER_BELOW_ANNOTATION, FAILOVER_REQUESTED_ANNOTATION, ROLE_LABEL, type Role } from '../render/role-agent';
+import { ConnectionPool } from '../reconcile/http';
 import { shapeRequest } from '../reconcile/kube';
 import { CONFIG_STATUS_ANNOTATION, configStatusAnnotation, configStatusPatch, readConfigStatusFile } from './config-status';
 import { handOver } from './handover';
@@ -167,8 +168,10 @@ export async function runRoleAgent(options: RoleAgentOptions): Promise<void> {
     problems.set(event, message);
   };
 
-  const readPod = async (): Promise<V1Pod> => core.readNamespacedPod({ name, namespace }, shapeRequest('get', timeoutMs));
-  const patchPod = async (body: object): Promise<V1Pod> => core.patchNamespacedPod({ name, namespace, body, fieldManager: 'redis-gitops-role-agent' }, shapeRequest('patch', timeoutMs));
+  // One kept-alive connection to the apiserver, not a TLS handshake every poll.
+  const pool = new ConnectionPool(2);
+  const readPod = async (): Promise<V1Pod> => core.readNamespacedPod({ name, namespace }, shapeRequest('get', timeoutMs, undefined, pool));
+  const patchPod = async (body: object): Promise<V1Pod> => core.patchNamespacedPod({ name, namespace, body, fieldManager: 'redis-gitops-role-agent' }, shapeRequest('patch', timeoutMs, undefined, pool));
 
   while (!signal?.aborted) {
     const started = Date.now();

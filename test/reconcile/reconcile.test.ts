@@ -100,6 +100,11 @@ describe('reconcile: create', () => {
       'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache', 'statefulset.kubernetes.io/pod-name': 'cache-0',
     });
     expect(h.get('StatefulSet', 'web', 'cache').metadata.uid).toBe(uid);
+    // The next pass finds the instance settled: it keeps the fingerprint in the status (one
+    // status write, under the Lease); the one after writes nothing.
+    h.server.resetRequestLog();
+    await h.reconcile();
+    expect(writes().filter((w) => !w.path.includes('/leases/')).map((w) => `${w.method} ${w.path}`)).toEqual(['PATCH /apis/redis.github.com/v1/namespaces/web/redisinstances/cache/status']);
     h.server.resetRequestLog();
     await h.reconcile();
     expect(writes()).toEqual([]);
