@@ -164,8 +164,8 @@ export function shapeRequest(verb: ApiVerb, timeoutMs: number, plain?: PlainBody
 export interface PlainBody { value?: unknown }
 
 /**
- * A LIST page, parsed as plain JSON and kept in `plain`; the generated client is handed an
- * empty object to deserialise. Its model classes would cost a third of a pass's CPU (a
+ * An answer (a LIST page, or the object a GET or a write returns), parsed as plain JSON and
+ * kept in `plain`; the generated client is handed an empty object to deserialise. Its model classes would cost a third of a pass's CPU (a
  * class instance per nested object, every absent field set to undefined, timestamps as
  * Dates) and hold more memory, while the reconciler only reads plain fields. Errors keep
  * their body, for the ApiException.
@@ -516,6 +516,13 @@ export class KubeClient {
     }
   }
 
+  /** A call whose answer is kept as plain JSON (keepPlain), as the LIST pages are: no model classes. */
+  private async plainCall<T>(verb: ApiVerb, kind: Kind, what: string, send: (options: ShapedRequest) => Promise<unknown>, subresource?: string): Promise<T> {
+    const plain: PlainBody = {};
+    await this.call(verb, kind, what, send, subresource, plain);
+    return plain.value as T;
+  }
+
   /** A whole paginated LIST (see pages). */
   async list<T = any>(kind: Kind, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
     const items: T[] = [];
@@ -526,7 +533,7 @@ export class KubeClient {
   /** One GET; undefined when it does not exist. */
   async get<T = any>(kind: Kind, namespace: string, name: string): Promise<T | undefined> {
     try {
-      return await this.call('get', kind, `get ${kind} ${namespace}/${name}`, (o) => row(kind, 'get')(this.api, namespace, name, o));
+      return await this.plainCall('get', kind, `get ${kind} ${namespace}/${name}`, (o) => row(kind, 'get')(this.api, namespace, name, o));
     } catch (error) {
       if (error instanceof KubeApiError && error.notFound) return undefined;
       throw error;
@@ -534,24 +541,24 @@ export class KubeClient {
   }
 
   async create<T = any>(kind: Kind, namespace: string, body: any): Promise<T> {
-    return this.call('create', kind, `create ${kind} ${namespace}/${body?.metadata?.name ?? body?.metadata?.generateName ?? ''}`, (o) => row(kind, 'create')(this.api, namespace, body, o));
+    return this.plainCall('create', kind, `create ${kind} ${namespace}/${body?.metadata?.name ?? body?.metadata?.generateName ?? ''}`, (o) => row(kind, 'create')(this.api, namespace, body, o));
   }
 
   /** A JSON merge patch (RFC 7386). */
   async patch<T = any>(kind: Kind, namespace: string, name: string, body: object): Promise<T> {
-    return this.call('patch', kind, `patch ${kind} ${namespace}/${name}`, (o) => row(kind, 'patch')(this.api, namespace, name, body, o));
+    return this.plainCall('patch', kind, `patch ${kind} ${namespace}/${name}`, (o) => row(kind, 'patch')(this.api, namespace, name, body, o));
   }
 
   /** Merge-patch a RedisInstance's status through the /status subresource; the body carries only `status`. */
   async patchStatus(namespace: string, name: string, status: object): Promise<any> {
-    return this.call('patch', 'RedisInstance', `patch RedisInstance ${namespace}/${name} status`, (o) => this.api.custom.patchNamespacedCustomObjectStatus({
+    return this.plainCall('patch', 'RedisInstance', `patch RedisInstance ${namespace}/${name} status`, (o) => this.api.custom.patchNamespacedCustomObjectStatus({
       ...CUSTOM, namespace, name, body: { status }, fieldManager: FIELD_MANAGER,
     }, o), 'status');
   }
 
   /** A PUT (the Lease, with its resourceVersion, so a concurrent writer gets 409). */
   async replace<T = any>(kind: Kind, namespace: string, name: string, body: any): Promise<T> {
-    return this.call('update', kind, `update ${kind} ${namespace}/${name}`, (o) => row(kind, 'replace')(this.api, namespace, name, body, o));
+    return this.plainCall('update', kind, `update ${kind} ${namespace}/${name}`, (o) => row(kind, 'replace')(this.api, namespace, name, body, o));
   }
 
   /** DELETE; a 404 is success (it is gone either way). */

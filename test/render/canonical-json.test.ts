@@ -8,9 +8,8 @@ function sortedCopy(value: unknown): unknown {
   const v = value as Record<string, unknown> & { toJSON?: () => unknown };
   if (typeof v.toJSON === 'function') return sortedCopy(v.toJSON());
   if (Array.isArray(v)) return v.map(sortedCopy);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(v).sort()) out[key] = sortedCopy(v[key]);
-  return out;
+  // fromEntries defines own properties ("__proto__" included), as JSON.parse does.
+  return Object.fromEntries(Object.keys(v).sort().map((key) => [key, sortedCopy(v[key])]));
 }
 
 describe('canonicalJson', () => {
