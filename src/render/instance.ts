@@ -54,9 +54,15 @@ export function selectorLabels(name: string): Record<string, string> {
   return { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': name };
 }
 
-/** Kubernetes recommended labels plus our own, on every object and pod we render. */
-export function instanceLabels(instance: ResolvedRedisInstance): Record<string, string> {
-  const version = imageTag(instance.spec.image);
+/**
+ * Kubernetes recommended labels plus our own, on every object and pod we render;
+ * `app.kubernetes.io/version` (the image tag) only where that version runs, the
+ * StatefulSet and its pods (`withVersion`). On the ConfigMap, Services, PodDisruptionBudget
+ * and the rest it would turn every image change into a label patch of each of them, and a
+ * Service update that every kube-proxy and endpoints controller processes.
+ */
+export function instanceLabels(instance: ResolvedRedisInstance, withVersion = true): Record<string, string> {
+  const version = withVersion ? imageTag(instance.spec.image) : undefined;
   return {
     ...selectorLabels(instance.name),
     'app.kubernetes.io/component': 'database',
@@ -275,9 +281,9 @@ export function instanceRedisConf(instance: ResolvedRedisInstance): string {
   return renderRedisConf(instanceRedisConfig(instance.spec));
 }
 
-/** Metadata shared by the children: the instance's own labels, then ours (ours win). */
-function childMetadata(instance: ResolvedRedisInstance, name = instance.name) {
-  return { name, namespace: instance.namespace, labels: { ...instance.labels, ...instanceLabels(instance) } };
+/** Metadata shared by the children: the instance's own labels, then ours (ours win); the version label only on the StatefulSet. */
+function childMetadata(instance: ResolvedRedisInstance, name = instance.name, withVersion = false) {
+  return { name, namespace: instance.namespace, labels: { ...instance.labels, ...instanceLabels(instance, withVersion) } };
 }
 
 /** The whole redis.conf (a restarted pod starts with everything), the agent's live.conf and script, and the failover scripts. */
@@ -465,7 +471,7 @@ export function renderStatefulSet(instance: ResolvedRedisInstance): V1StatefulSe
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: { ...childMetadata(instance), annotations: { [TEMPLATE_HASH_ANNOTATION]: podTemplateHash(template) } },
+    metadata: { ...childMetadata(instance, name, true), annotations: { [TEMPLATE_HASH_ANNOTATION]: podTemplateHash(template) } },
     spec: {
       serviceName: name,
       replicas: spec.replicas,

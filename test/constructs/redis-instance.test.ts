@@ -158,19 +158,21 @@ describe('RedisInstance construct', () => {
     });
   });
 
-  it('labels every object with the recommended labels plus app and instance', () => {
-    const { objects } = synth();
+  it('labels every object with the recommended labels plus app and instance; the version only where it runs (StatefulSet, pods)', () => {
+    const { objects, sts } = synth();
+    const common = {
+      'app.kubernetes.io/name': 'redis',
+      'app.kubernetes.io/instance': 'cache',
+      'app.kubernetes.io/component': 'database',
+      'app.kubernetes.io/managed-by': 'redis-gitops',
+      app: 'redis',
+      'redis.github.com/instance': 'cache',
+    };
+    const versioned = { ...common, 'app.kubernetes.io/version': '7.2.4-alpine' };
     for (const o of objects.filter((x) => x.kind !== 'RedisInstance')) {
-      expect(o.metadata.labels).toEqual({
-        'app.kubernetes.io/name': 'redis',
-        'app.kubernetes.io/instance': 'cache',
-        'app.kubernetes.io/component': 'database',
-        'app.kubernetes.io/managed-by': 'redis-gitops',
-        'app.kubernetes.io/version': '7.2.4-alpine',
-        app: 'redis',
-        'redis.github.com/instance': 'cache',
-      });
+      expect(o.metadata.labels, o.kind).toEqual(o.kind === 'StatefulSet' ? versioned : common);
     }
+    expect(sts.spec.template.metadata.labels).toEqual(versioned);
   });
 
   it('wires the container: port, command, config and data mounts, probes', () => {
