@@ -1,6 +1,5 @@
+import { podScript } from './pod-script';
 import type { V1Container, V1EnvVar, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ResolvedRedisInstance } from '../api/types';
 import { LIVE_CONFIG_FILE, renderLiveConf, restartConfigHash } from '../redis-conf/live-config';
 import { CONFIG_DIR, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE } from '../redis-conf/render';
@@ -28,8 +27,8 @@ export const AUTH_VOLUME = 'auth';
 export const AUTH_DIR = '/run/secrets/redis-gitops';
 export const PASSWORD_FILE = `${AUTH_DIR}/password`;
 
-/** The agent's script, verbatim (a file of its own so it can be read, linted and run by tests). */
-export const CONFIG_AGENT_SCRIPT = readFileSync(join(__dirname, '..', 'pod', AGENT_SCRIPT_FILE), 'utf8');
+/** The agent's script (a file of its own so it can be read, linted and run by tests), as the ConfigMap carries it. */
+export const CONFIG_AGENT_SCRIPT = podScript(AGENT_SCRIPT_FILE);
 
 const AGENT_RESOURCES = { requests: { cpu: '5m', memory: '8Mi' }, limits: { cpu: '50m', memory: '32Mi' } };
 

@@ -1,7 +1,6 @@
+import { podScript } from './pod-script';
 import type { V1Container, V1EnvVar, V1Lifecycle, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ResolvedRedisInstance } from '../api/types';
 import {
   CONFIG_DIR, REDIS_PORT, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, mergedRedisConfig,
@@ -52,7 +51,7 @@ export const START_UP_CONTAINER_NAME = 'start-up';
 const DEFAULT_REPLICA_PRIORITY = '100';
 
 const scriptSources: Record<string, string> = Object.fromEntries(
-  POD_SCRIPT_FILES.map((file) => [file, readFileSync(join(__dirname, '..', 'pod', file), 'utf8')]),
+  POD_SCRIPT_FILES.map((file) => [file, podScript(file)]),
 );
 
 function failoverOf(instance: ResolvedRedisInstance): NonNullable<ResolvedRedisInstance['spec']['failover']> {

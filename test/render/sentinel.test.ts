@@ -52,10 +52,16 @@ const COMMON_ENV = [
 ];
 
 describe('sentinelConfigMapData', () => {
-  it('ships the pod scripts verbatim, keyed by file name', () => {
+  it('ships the pod scripts keyed by file name: every command line of the source, in order, without its comment and blank lines', () => {
     const data = sentinelConfigMapData(instance());
     expect(Object.keys(data)).toEqual(['ha-lib.sh', 'ha-init.sh', 'ha-sentinel.sh', 'ha-pre-stop.sh']);
-    for (const file of POD_SCRIPT_FILES) expect(data[file]).toBe(readFileSync(join(__dirname, '../../src/pod', file), 'utf8'));
+    for (const file of POD_SCRIPT_FILES) {
+      const source = readFileSync(join(__dirname, '../../src/pod', file), 'utf8').split('\n');
+      const [header, ...lines] = data[file].trimEnd().split('\n');
+      expect(header).toBe(`# redis-gitops ${file}, comments removed: the commented script is src/pod/${file} in the redis-gitops source`);
+      expect(lines).toEqual(source.filter((l) => l.trim() !== '' && !l.trim().startsWith('#')));
+      expect(lines.length).toBeLessThan(source.length);
+    }
   });
 
   it('refuses an instance without failover, naming it', () => {
