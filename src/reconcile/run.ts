@@ -8,7 +8,7 @@ import { Lease, sightLease, untouchedSince, type LeaseSighting } from './lease';
 import { DEFAULT_LEASE_NAME } from './permissions';
 import { instanceResult, unchangedResult, type InstanceResult, type PassResult } from './report';
 import { readLive, readSnapshots, readStorageClasses, type Snapshot } from './snapshot';
-import { StatusWriter, notActed, type Acted } from './status-writer';
+import type { Acted, StatusWriter } from './status-writer';
 
 /**
  * One reconcile pass, step by step: read snapshots a namespace at a time (snapshot.ts),
@@ -73,10 +73,10 @@ function keptSnapshot(snapshot: Snapshot, instance: RedisInstanceObject): Snapsh
  * CronJob's cold start, never loads them.
  */
 async function loadSteps() {
-  const [{ assess, assessAll, needsStorageClasses, reusable, versionsOf }, { execute }, { plan, planWrites }, roles, roleWrites, { fingerprintOf, unchangedSinceSettled }] = await Promise.all([
-    import('./assess'), import('./execute'), import('./plan'), import('./roles'), import('./role-writes'), import('./fingerprint'),
+  const [{ assess, assessAll, needsStorageClasses, reusable, versionsOf }, { execute }, { plan, planWrites }, roles, roleWrites, { fingerprintOf, unchangedSinceSettled }, { StatusWriter, notActed }] = await Promise.all([
+    import('./assess'), import('./execute'), import('./plan'), import('./roles'), import('./role-writes'), import('./fingerprint'), import('./status-writer'),
   ]);
-  return { assess, assessAll, needsStorageClasses, reusable, versionsOf, execute, plan, planWrites, roles, roleWrites, fingerprintOf, unchangedSinceSettled };
+  return { assess, assessAll, needsStorageClasses, reusable, versionsOf, execute, plan, planWrites, roles, roleWrites, fingerprintOf, unchangedSinceSettled, StatusWriter, notActed };
 }
 type Steps = Awaited<ReturnType<typeof loadSteps>>;
 
@@ -142,7 +142,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   // Read and plan everything; with nothing to write (or a dry run), report what is or what
   // would be done, and stop there: no Lease.
   const at = now();
-  const writer = new StatusWriter(client, { write: false, now: () => at });
+  let writer: StatusWriter | undefined;
   const instances: InstanceResult[] = [];
   // Instances that need no write, by `namespace/name`: the pass after the Lease reuses them when unchanged.
   const quiet = new Map<string, Quiet>();
@@ -167,7 +167,8 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
           continue;
         }
         const a = byInstance.get(instance)!;
-        const acted = notActed(a);
+        const acted = steps.notActed(a);
+        writer ??= new steps.StatusWriter(client, { write: false, now: () => at });
         const settled = await writer.settle(a, acted);
         const result = instanceResult(a, acted, settled);
         instances.push(result);
@@ -223,7 +224,7 @@ async function actOnKept(
   instances: InstanceResult[], kept: readonly Kept[],
 ): Promise<Omit<PassResult, 'requests'>> {
   const steps = await loadSteps();
-  const writer = new StatusWriter(client, { write: true, now });
+  const writer = new steps.StatusWriter(client, { write: true, now });
   await mapLimit(kept, options.concurrency ?? 8, async ({ a, snapshot, index }): Promise<void> => {
     instances[index] = await actAndSettle(steps, client, lease, writer, snapshot, a, options, now);
   });
@@ -240,7 +241,7 @@ async function actAndSettle(
     return instanceResult(a, acted, await writer.settle(a, acted));
   } catch (error) {
     // Losing the Lease (or a bug) stops this instance, never the others' report.
-    const failed = notActed(a, message(error));
+    const failed = steps.notActed(a, message(error));
     return instanceResult(a, failed, { phase: a.instance.status?.phase ?? 'Unknown', statusChanged: false, error: failed.error, warnings: a.warnings.map((w) => w.message) });
   }
 }
@@ -255,13 +256,15 @@ async function actWithLease(
     const before = quiet.get(instanceKey(instance));
     return before && before.versions === steps.versionsOf(snapshot, instance) ? before.result : undefined;
   };
-  const writer = new StatusWriter(client, { write: true, now });
+  let writer: StatusWriter | undefined;
   const instances: InstanceResult[] = [];
   try {
     for await (const { snapshot, assessments, reused, steps } of readAndPlan(client, options.namespace, unchanged)) {
+      writer ??= new steps.StatusWriter(client, { write: true, now });
+      const written = writer;
       const results = new Map<RedisInstanceObject, InstanceResult>(reused);
       await mapLimit(assessments, options.concurrency ?? 8, async (a): Promise<void> => {
-        results.set(a.instance, await actAndSettle(steps, client, lease, writer, snapshot, a, options, now));
+        results.set(a.instance, await actAndSettle(steps, client, lease, written, snapshot, a, options, now));
       });
       for (const instance of snapshot.instances) instances.push(results.get(instance)!);
     }
@@ -279,7 +282,7 @@ async function actWithLease(
  */
 async function act(steps: Steps, client: KubeClient, snapshot: Snapshot, a: Assessment, options: PassOptions, now: () => Date): Promise<Acted> {
   const planned = a.planned;
-  if (!planned) return notActed(a);
+  if (!planned) return steps.notActed(a);
   const { execute, plan, planWrites, roles, roleWrites } = steps;
   const { resolved } = planned.desired;
   const events: EventRecord[] = [];

@@ -3,8 +3,8 @@ import type {
   V1ServiceAccount, V1StatefulSet, V1StorageClass,
 } from '@kubernetes/client-node';
 import { podAgentOf, type RedisInstanceObject } from '../api/types';
-import { DATA_VOLUME, MANAGED_BY, primaryServiceName, selectorLabels } from '../render/instance';
-import { roleAgentName } from '../render/role-agent';
+import { MANAGED_BY, primaryServiceName, roleAgentName, selectorLabels } from '../render/names';
+import { DATA_VOLUME } from '../render/pod';
 import { oneLine, type KubeClient } from './kube';
 import type { LiveState } from './plan';
 

@@ -43,16 +43,12 @@ export { SCRIPTS_HASH_ANNOTATION } from './sentinel';
  * with the desired one instead of deep-comparing a template the apiserver has defaulted.
  */
 export const TEMPLATE_HASH_ANNOTATION = 'redis.github.com/template-hash';
-export const INSTANCE_LABEL = 'redis.github.com/instance';
-export const MANAGED_BY = 'redis-gitops';
+import { INSTANCE_LABEL, MANAGED_BY, primaryServiceName, selectorLabels } from './names';
+export { INSTANCE_LABEL, MANAGED_BY, primaryServiceName, selectorLabels };
 export const CONTAINER_NAME = 'redis';
 export const INIT_CONTAINER_NAME = 'config';
 export { DATA_DIR, DATA_VOLUME, REDIS_UID } from './pod';
 
-/** The labels that select an instance's pods; they never change for an instance. */
-export function selectorLabels(name: string): Record<string, string> {
-  return { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': name };
-}
 
 /**
  * Kubernetes recommended labels plus our own, on every object and pod we render;
@@ -87,10 +83,6 @@ export function primaryHost(instance: ResolvedRedisInstance): string {
   return `${instance.name}-0.${instance.name}.${instance.namespace}.svc`;
 }
 
-/** Name of the Service for writes (replicas > 1): the pod labelled primary, or pod 0 without failover. */
-export function primaryServiceName(name: string): string {
-  return `${name}-primary`;
-}
 
 /**
  * The init container's script: writes the runtime include of redis.conf. Pods other than

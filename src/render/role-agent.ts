@@ -62,10 +62,7 @@ export function keepsRoleLabel(containers: readonly V1Container[] | undefined): 
   return (containers ?? []).some((c) => c.name === ROLE_AGENT_CONTAINER_NAME && !(c.args ?? []).includes(STATUS_ONLY_FLAG));
 }
 
-/** Name of the ServiceAccount, Role and RoleBinding of an instance's role agents. */
-export function roleAgentName(instanceName: string): string {
-  return `${instanceName}-role-agent`;
-}
+export { roleAgentName } from './names';
 
 /** The instance's pods, `<name>-0` .. `<name>-<replicas-1>`: the only ones the agent may touch. */
 export function podNames(instance: ResolvedRedisInstance): string[] {

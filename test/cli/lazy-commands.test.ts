@@ -68,7 +68,7 @@ describe('commands load what they run, when they run', () => {
     // With no RedisInstance to plan, not even validation and planning are loaded (the CronJob's cold start).
     for (const planning of ['ajv', 'yaml']) expect(packages.has(planning), planning).toBe(false);
     const sources = sourcesIn(before);
-    for (const step of ['src/api/validate.ts', 'src/reconcile/desired.ts', 'src/reconcile/plan.ts', 'src/reconcile/execute.ts']) expect(sources, step).not.toContain(step);
+    for (const step of ['src/api/validate.ts', 'src/reconcile/desired.ts', 'src/reconcile/plan.ts', 'src/reconcile/execute.ts', 'src/render/instance.ts', 'src/reconcile/status-writer.ts']) expect(sources, step).not.toContain(step);
     expect(sources).toContain('src/reconcile/run.ts');
     expect(sources.filter((s) => /^src\/(constructs|synth|check|argocd)\//.test(s!) && s !== 'src/check/load-app.ts')).toEqual([]);
     expect(sources).not.toContain('src/cli/check-run.ts');
