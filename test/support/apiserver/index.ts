@@ -15,7 +15,7 @@
  *   rbac.authorization.k8s.io/v1 roles, rolebindings, clusterroles, clusterrolebindings;
  *   redis.github.com/v1 redisinstances (more via `registerCustomResource`).
  * - GET (single, list at namespace scope and cluster-wide with labelSelector, fieldSelector,
- *   limit/continue: pages in key order, `remainingItemCount`, 410 Expired on a token older than
+ *   limit/continue: pages in key order filled up to the limit and no further, `remainingItemCount` without selectors (as ListMeta says), 410 Expired on a token older than
  *   the last `compact()`), POST, PUT, PATCH, DELETE (single and collection), `/status` subresources,
  *   discovery (`/api`, `/apis`, `/api/v1`, `/apis/<group>[/<version>]`, `/version` = v1.32.0).
  *

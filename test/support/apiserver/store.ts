@@ -196,24 +196,25 @@ export class Store {
       if (token.rv < this.compactedRevision) throw expired();
       start = token.start;
     }
-    // Keys sort like etcd's; a page walks from the continue key (limit bounds the copies, not the scan).
+    // Keys sort like etcd's; a page walks from the continue key until it holds `limit`
+    // objects, as the apiserver fills a page from etcd: the rest is never scanned, so a
+    // paginated LIST costs the pages, not pages x objects.
     const source = rt.namespaced && namespace !== undefined ? this.namespaceTable(rt, namespace) : this.table(rt);
-    const keys = [...source.keys()].sort();
+    const keys = this.sortedKeys(source);
     const result: ListResult = { items: [], resourceVersion: this.resourceVersion };
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
-    let remaining = 0;
     let last: string | undefined;
-    for (let i = start === undefined ? 0 : upperBound(keys, start); i < keys.length; i++) {
+    let i = start === undefined ? 0 : upperBound(keys, start);
+    for (; i < keys.length && result.items.length < limit; i++) {
       const o = source.get(keys[i])!;
       if (!matchLabels(o.metadata.labels) || !matchFields(o)) continue;
-      if (result.items.length < limit) {
-        result.items.push(deepCopy(o));
-        last = keys[i];
-      } else remaining++;
+      result.items.push(deepCopy(o));
+      last = keys[i];
     }
-    if (remaining > 0) {
+    if (i < keys.length && last !== undefined) {
       result.continue = Buffer.from(JSON.stringify({ rv: this.rv, start: last })).toString('base64');
-      result.remainingItemCount = remaining;
+      // ListMeta: with a label or field selector the number left is unknown, and not set.
+      if (!opts.labelSelector && !opts.fieldSelector) result.remainingItemCount = keys.length - i;
     }
     return result;
   }
@@ -254,10 +255,23 @@ export class Store {
     return String(this.rv);
   }
 
+  /** A table's keys in order, kept until a key is added or removed (updates keep the keys). */
+  private readonly keyOrder = new WeakMap<Map<string, Obj>, string[]>();
+
+  private sortedKeys(source: Map<string, Obj>): string[] {
+    let keys = this.keyOrder.get(source);
+    if (!keys) this.keyOrder.set(source, (keys = [...source.keys()].sort()));
+    return keys;
+  }
+
   private put(rt: ResourceType, obj: Obj): Obj {
     obj.metadata.resourceVersion = this.bump();
     const stored = normalize(rt, obj);
     const key = this.key(rt, obj.metadata.namespace, obj.metadata.name);
+    if (!this.table(rt).has(key)) {
+      this.keyOrder.delete(this.table(rt));
+      if (rt.namespaced) this.keyOrder.delete(this.namespaceTable(rt, obj.metadata.namespace ?? ''));
+    }
     this.table(rt).set(key, stored);
     if (rt.namespaced) this.namespaceTable(rt, obj.metadata.namespace ?? '').set(key, stored);
     if (this.givesGcWork({ rt, obj: stored })) this.gcPending = true;
@@ -268,6 +282,8 @@ export class Store {
     const key = this.key(rt, obj.metadata.namespace, obj.metadata.name);
     this.table(rt).delete(key);
     if (rt.namespaced) this.namespaceTable(rt, obj.metadata.namespace ?? '').delete(key);
+    this.keyOrder.delete(this.table(rt));
+    if (rt.namespaced) this.keyOrder.delete(this.namespaceTable(rt, obj.metadata.namespace ?? ''));
     this.bump(); // etcd's revision moves on a delete too
     this.gcPending = true; // its dependents may now have no owner
   }
