@@ -10,9 +10,9 @@ export const RECONCILER_IMAGE_REPOSITORY = IMAGE_REPOSITORY;
 
 /**
  * Defaults sized from `npm run bench` (compiled bin, test API server, V8 flags as below):
- * an in-sync pass peaks at about 155 MiB RSS with 1,000 instances and 180 MiB with 10,000
+ * an in-sync pass peaks at about 125 MiB RSS with 1,000 instances and 140 MiB with 10,000
  * (memory follows the largest namespace, not the fleet: the pass holds one namespace at a
- * time); a pass acting on 10% of them a little more. The request covers 10,000 instances;
+ * time); a pass acting on 10% of them at about 145 and 205 MiB. The request covers 10,000 instances;
  * V8's heap is capped below the limit (NODE_OPTIONS) so Node collects garbage before the
  * kernel kills it. docs/reconciler.md says how to size for more.
  */
