@@ -6,7 +6,9 @@
  *   the bin as its own process, then a pass where 10% have a new image. Requests by verb,
  *   writes, wall time, the reconciler's CPU and peak RSS (from its own -v line), and the
  *   test API server's CPU apart (it runs in this process, the reconciler in another).
- * Figures only; the tests assert behaviour.
+ * Figures only; the tests assert behaviour. BENCH_BIN=<lib/src/cli/bin.js of another build>
+ * measures that build on the same fleet (a side-by-side comparison in one run);
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each reconciler process there.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
