@@ -227,3 +227,23 @@ export function watchKeyCounts(cluster: FailoverCluster, intervalMs = 100) {
     stop: async () => { running = false; await done; return { drops, samples, last: Object.fromEntries(last) }; },
   };
 }
+
+/**
+ * kill -9 of the primary under a writer through Sentinel until 20 writes are acknowledged,
+ * then one primary, another pod; the old primary comes back as a new pod (new IP, Sentinel
+ * state gone) and the cluster settles on the promoted one again. Throws when it does not.
+ */
+export async function failOverAndRejoin(cluster: FailoverCluster, primary: NetnsPod, client: WriteTarget, what: string): Promise<{ promoted: NetnsPod; acknowledged: string[] }> {
+  await primary.kill();
+  const writer = startWriter(client, 'during');
+  await eventually(what, async () => writer.acknowledgedCount >= 20, 30_000, () => cluster.quietLogs());
+  const report = await writer.stop();
+  const promoted = await settled(cluster);
+  if (promoted === primary) throw new Error(`${primary.name} is still the primary after its kill`);
+  const primaries = await masters(cluster);
+  if (primaries.join() !== String(promoted.ordinal)) throw new Error(`primaries after the failover: ${primaries.join(', ')}`);
+  await primary.start({ newIp: true });
+  const again = await settled(cluster);
+  if (again !== promoted) throw new Error(`after ${primary.name} came back the primary is ${again.name}, not ${promoted.name}`);
+  return { promoted, acknowledged: report.acknowledged };
+}
