@@ -12,6 +12,17 @@ set -eu
 limit=$PRE_STOP_TIMEOUT_SECONDS
 started=$(date +%s)
 left() { echo $((limit - ($(date +%s) - started))); }
+# Redis refuses SIGTERM while it writes its initial AOF (a replica just after a full sync
+# logs "Writing initial AOF, can't exit"), and then runs on until the kubelet's SIGKILL at
+# the end of terminationGracePeriodSeconds. So, on every way out, the hook waits within its
+# budget until no AOF rewrite is in progress: the kubelet's SIGTERM follows the hook.
+aof_settled() {
+  while info=$(local_cli info persistence) && { [ "$(field aof_rewrite_in_progress)" = 1 ] || [ "$(field aof_rewrite_scheduled)" = 1 ]; }; do
+    [ "$(left)" -gt 0 ] || { log "preStop: an AOF rewrite is still running after $limit s"; return 0; }
+    sleep 0.1
+  done
+}
+trap aof_settled EXIT
 
 info=$(local_cli info replication) || exit 0
 [ "$(field role)" = master ] || exit 0

@@ -196,4 +196,28 @@ describe('failover (3 pods, Sentinel)', () => {
     expect(await countPresent(cluster, primary, report.acknowledged)).toBe(report.acknowledged.length);
     expect(await masters(cluster)).toEqual([primary.ordinal]);
   }, 120_000);
+
+  it('a replica stopped while Redis writes its initial AOF shuts down on the SIGTERM: the preStop waits for the rewrite', async () => {
+    // Redis refuses a SIGTERM then ("Writing initial AOF, can't exit") and would run on until
+    // the kubelet's SIGKILL at the end of the grace period. A replica writes its initial AOF
+    // just after every full sync; here the same state is made on purpose, and slow: AOF
+    // turned off and on again with a per-key delay (a test-only knob of Redis) over 1,000 keys.
+    const cluster = await startCluster();
+    const primary = await settled(cluster);
+    const writer = await cluster.direct(primary);
+    for (let i = 0; i < 1000; i++) await writer.set(`k${i}`, 'v');
+    expect(await writer.wait(2, 5_000)).toBe(2);
+    const replica = cluster.pods.find((p) => p !== primary)!;
+    const local = await cluster.direct(replica);
+    await local.config('SET', 'appendonly', 'no');
+    await local.config('SET', 'rdb-key-save-delay', '2000');
+    await local.config('SET', 'appendonly', 'yes');
+    expect((await podInfo(cluster, replica, 'persistence')).aof_rewrite_in_progress).toBe('1');
+    local.disconnect();
+    await replica.stop();
+    const log = replica.logs('redis');
+    expect(log).not.toContain("Writing initial AOF, can't exit");
+    expect(log).toContain('Background AOF rewrite finished successfully');
+    expect(log).toContain('Redis is now ready to exit');
+  }, 90_000);
 });
