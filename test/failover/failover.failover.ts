@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisBinaries } from '../support/redis/binaries';
 import { requireProgram } from '../support/programs';
@@ -8,7 +6,7 @@ import { SENTINEL_PORT } from '../../src/render/sentinel';
 import { cleanupClusters, createCluster, type FailoverCluster } from '../support/netns/cluster';
 import { failoverInstance, failoverPodSource } from '../support/netns/source';
 import {
-  failOverAndRejoin,
+  failOverAndRejoin, keys, snapshot,
   countPresent, eventually, masters, podInfo, settled, startWriter, writeConfirmed,
   killPrimaryUnderWrites,
 } from '../support/netns/workload';
@@ -38,14 +36,6 @@ async function startCluster(options: { readonly password?: string; readonly shel
   await cluster.startAll();
   return cluster;
 }
-
-/** Every file under `dir` with its bytes (hex). */
-function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
-    .map((e) => [join(e.parentPath, e.name).slice(dir.length), readFileSync(join(e.parentPath, e.name)).toString('hex')]));
-}
-
-const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}:${i}`);
 
 describe('failover (3 pods, Sentinel)', () => {
   it('first creation: pod 0 is primary; kill -9 of the primary promotes a replica, writes resume through Sentinel, one primary; the old primary rejoins as a replica', async () => {

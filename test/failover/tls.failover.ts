@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisInstanceSpec } from '../../src/api/types';
@@ -15,7 +14,7 @@ import { issue, makeCa, tlsSecret, type CertificateAuthority } from '../support/
 import { cleanupClusters, createCluster, type FailoverCluster } from '../support/netns/cluster';
 import { pingOnce } from '../support/netns/pod';
 import { failoverInstance, failoverPodSource } from '../support/netns/source';
-import { countPresent, eventually, failOverAndRejoin, masters, podInfo, settled, writeConfirmed } from '../support/netns/workload';
+import { countPresent, eventually, failOverAndRejoin, keys, masters, podInfo, settled, snapshot, writeConfirmed } from '../support/netns/workload';
 
 /**
  * Failover over TLS (spec.tls with Sentinel), with real processes in network namespaces
@@ -70,14 +69,6 @@ function tlsPing(host: string, port: number, options: { ca: string; cert?: strin
     conn.on('close', () => resolve(reply.trim() || 'closed without a reply'));
   });
 }
-
-/** Every file under `dir` with its bytes (hex). */
-function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
-    .map((e) => [join(e.parentPath, e.name).slice(dir.length), readFileSync(join(e.parentPath, e.name)).toString('hex')]));
-}
-
-const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}:${i}`);
 
 describe('failover over TLS (3 pods, Sentinel, spec.tls)', () => {
   it('authClients: pod 0 is elected at creation over TLS, plain TCP and a wrong CA are refused, kill -9 fails over, writes resume through Sentinel, preStop moves the primary', async () => {

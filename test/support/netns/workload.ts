@@ -1,4 +1,6 @@
 import Redis from 'ioredis';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SENTINEL_PORT } from '../../../src/render/sentinel';
 import type { FailoverCluster } from './cluster';
 import type { NetnsPod } from './pod';
@@ -246,4 +248,13 @@ export async function failOverAndRejoin(cluster: FailoverCluster, primary: Netns
   const again = await settled(cluster);
   if (again !== promoted) throw new Error(`after ${primary.name} came back the primary is ${again.name}, not ${promoted.name}`);
   return { promoted, acknowledged: report.acknowledged };
+}
+
+/** `n` key names: `<prefix>:0` .. `<prefix>:<n-1>`. */
+export const keys = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}:${i}`);
+
+/** Every file under `dir` with its bytes (hex): a data directory's state, to compare before and after. */
+export function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .map((e) => [join(e.parentPath, e.name).slice(dir.length), readFileSync(join(e.parentPath, e.name)).toString('hex')]));
 }
